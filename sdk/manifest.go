@@ -71,7 +71,7 @@ var (
 
 // Validate reports what is wrong with the manifest, so a plugin with a bad
 // manifest fails at start rather than at its first call.
-func (m *Manifest) Validate() error {
+func (m Manifest) Validate() error {
 	var diags Diagnostics
 	if !nameRe.MatchString(m.Name) {
 		diags = append(diags, Errorf(nil, "Invalid plugin name", "plugin name %q must match %s", m.Name, nameRe))

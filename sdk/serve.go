@@ -1,7 +1,70 @@
 package sdk
 
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/vigilmon/vigil/sdk/internal/wire"
+)
+
 // Serve runs the plugin described by m until its host goes away. Call it
-// from main and nothing else; it never returns. (Implementation in progress.)
+// from main and nothing else; it does not return.
+//
+// Serve validates the manifest, speaks the go-plugin handshake, logs as
+// JSON on stderr (the host re-levels those lines under the plugin's name),
+// and exits when its parent process is gone even if the kernel's parent
+// death signal was not delivered.
 func Serve(m Manifest) {
-	panic("sdk.Serve: not implemented yet")
+	log := hclog.New(&hclog.LoggerOptions{
+		Name:       m.Name,
+		Level:      hclog.LevelFromString(envOr("VIGIL_PLUGIN_LOG_LEVEL", "info")),
+		Output:     os.Stderr,
+		JSONFormat: true,
+	})
+	srv, err := newServer(m, log)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", m.Name, err)
+		os.Exit(1)
+	}
+	if os.Getenv(wire.Handshake.MagicCookieKey) != wire.Handshake.MagicCookieValue {
+		fmt.Fprintf(os.Stderr, "%s %s is a Vigil plugin: the Vigil agent runs it; it is not meant to be run by hand.\n", m.Name, m.Version)
+		os.Exit(1)
+	}
+	go watchParent(os.Getppid(), time.Second, func() {
+		log.Error("host process is gone; exiting")
+		os.Exit(2)
+	})
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig: wire.Handshake,
+		VersionedPlugins: map[int]plugin.PluginSet{
+			ProtocolVersion: {wire.PluginName: &wire.GRPCPlugin{Impl: srv}},
+		},
+		GRPCServer: plugin.DefaultGRPCServer,
+		Logger:     log,
+	})
+	os.Exit(0)
+}
+
+// watchParent calls gone once the process's parent is no longer ppid (it
+// died and the process was re-parented).
+func watchParent(ppid int, every time.Duration, gone func()) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for range t.C {
+		if os.Getppid() != ppid {
+			gone()
+			return
+		}
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
 }
