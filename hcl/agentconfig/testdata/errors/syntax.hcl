@@ -1,0 +1,3 @@
+agent {
+  node = # ERROR: Invalid expression
+}

@@ -1,0 +1,57 @@
+# Every argument the agent block and the other blocks accept.
+agent {
+  node             = "db-2"
+  tags             = { "dc" = "fra1", rack = "r12" }
+  interval         = "30s"
+  jitter           = "2s"
+  data_dir         = "state"
+  plugin_dir       = "../plugins"
+  flush_interval   = "500ms"
+  batch_size       = 5000
+  shutdown_timeout = "1m"
+}
+
+registry {
+  url   = "http://registry.internal:8080"
+  token = "vgl_agent_abc"
+}
+
+plugin "process" {
+  version = "0.3.1-rc.1"
+  collect = []
+  timeout = "5s"
+
+  promise "agent-running" {
+    check  = "running"
+    config = {
+      name = "vigil"
+      min  = 1
+    }
+  }
+}
+
+promise "backup.fresh" {
+  command    = ["./scripts/check_backup.sh", "--max-age", "26h"]
+  timeout    = "1m"
+  interval   = "5m"
+  exit_codes = "slapos"
+  env        = ["LANG=C", "BACKUP_DIR=/srv/backup"]
+  bang       = ["systemctl", "start", "backup.service"]
+  anomaly {
+    result_count   = 5
+    failure_amount = 2
+  }
+}
+
+output "stdout" {}
+output "file" {
+  path = "out/points.lp"
+}
+output "influxdb" {
+  url      = "https://influx.internal:8086"
+  database = "metrics"
+  username = "vigil"
+  password = "secret"
+  gzip     = false
+  timeout  = "3s"
+}

@@ -1,0 +1,1 @@
+# This file is maintained by vigil install. Manual edits may be lost.
