@@ -30,7 +30,7 @@ plugin "process" {
   promise "agent-running" {
     check = "running"
     config = {
-      name = "vigil" # process name to look for
+      names = ["vigil"] # process names (as in /proc/<pid>/comm) to look for
       min  = 1       # CRITICAL when fewer are running
     }
   }

@@ -1,13 +1,25 @@
+// Command vigil is the Vigil agent and its command line.
 package main
 
 import (
-	_ "github.com/hashicorp/go-hclog"
-	_ "github.com/hashicorp/hcl/v2"
-	_ "github.com/influxdata/line-protocol/v2/lineprotocol"
-	_ "github.com/spf13/pflag"
-	_ "github.com/google/go-cmp/cmp"
-	_ "github.com/vigilmon/vigil/sdk"
-	_ "github.com/zclconf/go-cty/cty"
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/vigilmon/vigil/agent/internal/command"
 )
 
-func main() {}
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	os.Exit(command.Main(context.Background(), command.Meta{
+		Version: version,
+		Stdout:  os.Stdout,
+		Stderr:  os.Stderr,
+		Signals: sigs,
+	}, os.Args[1:]))
+}

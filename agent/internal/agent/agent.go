@@ -1,0 +1,268 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/vigilmon/vigil/agent/internal/pipeline"
+	"github.com/vigilmon/vigil/agent/internal/promise"
+	"github.com/vigilmon/vigil/agent/internal/scheduler"
+	"github.com/vigilmon/vigil/hcl/agentconfig"
+)
+
+// ErrConfig means the configuration could not be used; the diagnostics
+// were written to Options.Stderr.
+var ErrConfig = errors.New("invalid configuration")
+
+// ErrForced means a second signal cut the graceful shutdown short.
+var ErrForced = errors.New("shutdown forced by a second signal")
+
+// Options are what the CLI hands the agent.
+type Options struct {
+	ConfigPath string
+	Log        hclog.Logger
+	Stdout     io.Writer // the stdout output and --test write here
+	Stderr     io.Writer // diagnostics are rendered here
+	Color      bool
+}
+
+// load reads the config and renders its diagnostics.
+func load(opts Options) (*agentconfig.Config, error) {
+	cfg, diags := agentconfig.Load(opts.ConfigPath)
+	if len(diags) > 0 {
+		agentconfig.WriteDiagnostics(opts.Stderr, cfg.Files, diags, opts.Color)
+	}
+	if diags.HasErrors() {
+		return nil, ErrConfig
+	}
+	return cfg, nil
+}
+
+// running is a Set being scheduled into a pipeline.
+type running struct {
+	set   *Set
+	pipe  *pipeline.Pipeline
+	sched *scheduler.Scheduler
+	log   hclog.Logger
+
+	stopTicks  context.CancelFunc
+	cancelRuns context.CancelFunc
+	stopSups   context.CancelFunc
+	sups       sync.WaitGroup
+}
+
+func newPipeline(cfg *agentconfig.Config, stdout io.Writer, test bool, log hclog.Logger) (*pipeline.Pipeline, hcl.Diagnostics) {
+	var outs []pipeline.Output
+	var diags hcl.Diagnostics
+	if test {
+		outs = append(outs, pipeline.Stdout(stdout))
+	} else {
+		for _, o := range cfg.Outputs {
+			switch o.Kind {
+			case "stdout":
+				outs = append(outs, pipeline.Stdout(stdout))
+			case "file":
+				outs = append(outs, pipeline.File(o.Path))
+			case "influxdb":
+				out, err := pipeline.InfluxDB(pipeline.InfluxDBConfig{
+					URL: o.URL, Database: o.Database, Username: o.Username, Password: o.Password, DisableGzip: !o.Gzip, Timeout: o.Timeout,
+				})
+				if err != nil {
+					r := o.DeclRange
+					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid influxdb output", Detail: err.Error(), Subject: &r})
+					continue
+				}
+				outs = append(outs, out)
+			default:
+				r := o.DeclRange
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Output not available yet",
+					Detail:  fmt.Sprintf("The %q output arrives with the delivery work (disk spool and registry ingest). Use output \"stdout\", \"file\" or \"influxdb\" for now.", o.Kind),
+					Subject: &r})
+			}
+		}
+	}
+	a := cfg.Agent
+	return pipeline.New(pipeline.Config{Node: a.Node, Tags: a.Tags, BatchSize: a.BatchSize, FlushInterval: a.FlushInterval}, log.Named("pipeline"), outs...), diags
+}
+
+// prepare loads cfg into a Set and its pipeline without scheduling. On
+// error everything it started is stopped.
+func prepare(ctx context.Context, cfg *agentconfig.Config, opts Options, test bool) (*Set, *pipeline.Pipeline, hcl.Diagnostics) {
+	pipe, diags := newPipeline(cfg, opts.Stdout, test, opts.Log)
+	if diags.HasErrors() {
+		pipe.Close(context.Background())
+		return nil, nil, diags
+	}
+	set, sdiags := buildSet(ctx, cfg, opts.Log)
+	return set, pipe, append(diags, sdiags...)
+}
+
+func start(set *Set, pipe *pipeline.Pipeline, log hclog.Logger) *running {
+	r := &running{set: set, pipe: pipe, log: log}
+	supCtx, stopSups := context.WithCancel(context.Background())
+	r.stopSups = stopSups
+	for _, p := range set.plugins {
+		r.sups.Add(1)
+		go func() { defer r.sups.Done(); p.sup.Run(supCtx) }()
+	}
+	tasks := set.tasks(pipe, promise.NoHistory{}, log)
+	tasks = append(tasks, r.internalTask())
+	r.sched = scheduler.New(tasks)
+	tickCtx, stopTicks := context.WithCancel(context.Background())
+	runCtx, cancelRuns := context.WithCancel(context.Background())
+	r.stopTicks, r.cancelRuns = stopTicks, cancelRuns
+	r.sched.Start(tickCtx, runCtx)
+	return r
+}
+
+// shutdown stops in data-flow order within ctx's deadline: no new runs,
+// in-flight runs finish (or are cancelled at the deadline), the pipeline
+// drains to its outputs, then plugins stop.
+func (r *running) shutdown(ctx context.Context) error {
+	r.stopTicks()
+	done := make(chan struct{})
+	go func() { r.sched.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		r.log.Warn("shutdown deadline reached; cancelling running collections")
+		r.cancelRuns()
+		<-done
+	}
+	r.cancelRuns()
+	err := r.pipe.Close(ctx)
+	r.stopSups()
+	r.sups.Wait()
+	return err
+}
+
+// Daemon runs the agent until ctx ends or a SIGINT/SIGTERM arrives on sigs;
+// SIGHUP reloads. A second SIGINT/SIGTERM during shutdown forces it.
+func Daemon(ctx context.Context, opts Options, sigs <-chan os.Signal) error {
+	cfg, err := load(opts)
+	if err != nil {
+		return err
+	}
+	set, pipe, diags := prepare(ctx, cfg, opts, false)
+	if set == nil {
+		agentconfig.WriteDiagnostics(opts.Stderr, cfg.Files, diags, opts.Color)
+		return ErrConfig
+	}
+	if diags.HasErrors() {
+		// Plugins that failed are reported and left out; the rest run.
+		agentconfig.WriteDiagnostics(opts.Stderr, cfg.Files, diags, opts.Color)
+		opts.Log.Error("some plugins are not running; fix the configuration and send SIGHUP", "plugins", strings.Join(set.failed, ","))
+	}
+	r := start(set, pipe, opts.Log)
+	opts.Log.Info("agent started", "node", cfg.Agent.Node, "plugins", len(set.plugins), "promises", len(cfg.Promises))
+	for {
+		var sig os.Signal
+		select {
+		case <-ctx.Done():
+		case sig = <-sigs:
+		}
+		if sig == syscall.SIGHUP {
+			r = reload(ctx, r, opts)
+			continue
+		}
+		opts.Log.Info("shutting down", "signal", sig, "deadline", cfg.Agent.ShutdownTimeout)
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.Agent.ShutdownTimeout)
+		done := make(chan error, 1)
+		go func() { done <- r.shutdown(sctx) }()
+		select {
+		case err := <-done:
+			cancel()
+			opts.Log.Info("agent stopped")
+			return err
+		case <-sigs:
+			cancel()
+			return ErrForced
+		}
+	}
+}
+
+// reload builds the new configuration's Set next to the running one. Only
+// if the new config is valid and every plugin started and accepted its
+// configuration does it replace the old; otherwise the old keeps running.
+func reload(ctx context.Context, old *running, opts Options) *running {
+	opts.Log.Info("reloading configuration", "path", opts.ConfigPath)
+	cfg, err := load(opts)
+	if err != nil {
+		opts.Log.Error("reload rejected: the new configuration is invalid; the previous one keeps running")
+		return old
+	}
+	set, pipe, diags := prepare(ctx, cfg, opts, false)
+	if diags.HasErrors() {
+		agentconfig.WriteDiagnostics(opts.Stderr, cfg.Files, diags, opts.Color)
+		if set != nil {
+			set.stop()
+			pipe.Close(context.Background())
+		}
+		opts.Log.Error("reload rejected: the new plugin set did not validate; the previous one keeps running")
+		return old
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), old.set.cfg.Agent.ShutdownTimeout)
+	defer cancel()
+	if err := old.shutdown(sctx); err != nil {
+		opts.Log.Warn("draining the previous configuration", "error", err)
+	}
+	opts.Log.Info("configuration reloaded", "plugins", len(set.plugins))
+	return start(set, pipe, opts.Log)
+}
+
+// Once gathers every collector and promise once, flushes the outputs and
+// stops. With test set, points go to stdout only and nothing is sent. The
+// error lists everything that failed.
+func Once(ctx context.Context, opts Options, test bool) error {
+	cfg, err := load(opts)
+	if err != nil {
+		return err
+	}
+	set, pipe, diags := prepare(ctx, cfg, opts, test)
+	if len(diags) > 0 {
+		agentconfig.WriteDiagnostics(opts.Stderr, cfg.Files, diags, opts.Color)
+	}
+	if set == nil {
+		return ErrConfig
+	}
+	defer set.stop()
+	var errs []error
+	for _, name := range set.failed {
+		errs = append(errs, fmt.Errorf("plugin %s did not start", name))
+	}
+	r := &running{set: set, pipe: pipe, log: opts.Log}
+	runErrs := scheduler.RunOnce(ctx, set.tasks(pipe, promise.NoHistory{}, opts.Log))
+	for name, err := range runErrs {
+		errs = append(errs, fmt.Errorf("%s: %w", name, err))
+	}
+	if !test {
+		r.writeInternal()
+	}
+	if err := pipe.Flush(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Agent.ShutdownTimeout)
+	defer cancel()
+	if err := pipe.Close(sctx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// internalTask emits the agent's own health as metrics at the agent interval.
+func (r *running) internalTask() scheduler.Task {
+	iv := r.set.cfg.Agent.Interval
+	return scheduler.Task{Name: "vigil/internal", Interval: iv, Jitter: iv / 10, Run: func(context.Context) error {
+		r.writeInternal()
+		return nil
+	}}
+}
