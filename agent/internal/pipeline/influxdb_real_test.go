@@ -6,27 +6,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/vigilmon/vigil/sdk/metric"
-)
 
-// influxURL returns VIGIL_INFLUXDB_URL, skipping the test when it is not
-// set, except in CI where a missing prerequisite is a failure.
-func influxURL(t *testing.T) string {
-	u := os.Getenv("VIGIL_INFLUXDB_URL")
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("VIGIL_INFLUXDB_URL is not set (required in CI): point it at an InfluxDB 1.x, e.g. http://127.0.0.1:8086")
-		}
-		t.Skip("VIGIL_INFLUXDB_URL is not set; set it to an InfluxDB 1.x to run this test")
-	}
-	return u
-}
+	"github.com/vigilmon/vigil/sdk/metric"
+	"github.com/vigilmon/vigil/test/influxtest"
+)
 
 // influxQuery runs q (a GET when db is set, a POST otherwise) and returns
 // the decoded answer.
@@ -72,7 +60,7 @@ type influxSeries struct {
 }
 
 func TestRealInfluxDB(t *testing.T) {
-	base := strings.TrimSuffix(influxURL(t), "/")
+	base := strings.TrimSuffix(influxtest.Start(t), "/")
 	db := fmt.Sprintf("vigil_test_%d", time.Now().UnixNano())
 	influxQuery(t, base, "", "CREATE DATABASE "+db)
 	t.Cleanup(func() { influxQuery(t, base, "", "DROP DATABASE "+db) })
