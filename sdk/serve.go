@@ -34,7 +34,7 @@ func Serve(m Manifest) {
 		fmt.Fprintf(os.Stderr, "%s %s is a Vigil plugin: the Vigil agent runs it; it is not meant to be run by hand.\n", m.Name, m.Version)
 		os.Exit(1)
 	}
-	go watchParent(os.Getppid(), time.Second, func() {
+	go watchParent(os.Getppid, time.Second, func() {
 		log.Error("host process is gone; exiting")
 		os.Exit(2)
 	})
@@ -49,13 +49,16 @@ func Serve(m Manifest) {
 	os.Exit(0)
 }
 
-// watchParent calls gone once the process's parent is no longer ppid (it
-// died and the process was re-parented).
-func watchParent(ppid int, every time.Duration, gone func()) {
+// watchParent calls gone once getppid no longer returns the parent it
+// returned first: the parent died and the process was re-parented. It is
+// the portable backstop for Linux's parent-death signal, which the host
+// also sets.
+func watchParent(getppid func() int, every time.Duration, gone func()) {
+	ppid := getppid()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for range t.C {
-		if os.Getppid() != ppid {
+		if getppid() != ppid {
 			gone()
 			return
 		}

@@ -40,7 +40,10 @@ type Agent struct {
 	FlushInterval   time.Duration // batches are sent at least this often
 	BatchSize       int           // points per batch, at most
 	ShutdownTimeout time.Duration // how long a shutdown may drain
-	DeclRange       hcl.Range     // the block header; empty without an agent block
+	// PluginAutoMTLS secures each plugin's gRPC connection with mutual
+	// TLS, certificates made per launch (default true).
+	PluginAutoMTLS bool
+	DeclRange      hcl.Range // the block header; empty without an agent block
 }
 
 // reservedTags are set by the agent on every point.
@@ -50,7 +53,7 @@ var agentSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "node"}, {Name: "tags"}, {Name: "interval"}, {Name: "jitter"},
 		{Name: "plugin_dir"}, {Name: "data_dir"}, {Name: "flush_interval"},
-		{Name: "batch_size"}, {Name: "shutdown_timeout"},
+		{Name: "batch_size"}, {Name: "shutdown_timeout"}, {Name: "plugin_auto_mtls"},
 	},
 }
 
@@ -63,6 +66,7 @@ func decodeAgent(b *hcl.Block, base string, diags *hcl.Diagnostics) Agent {
 		FlushInterval:   DefaultFlushInterval,
 		BatchSize:       DefaultBatchSize,
 		ShutdownTimeout: DefaultShutdownTimeout,
+		PluginAutoMTLS:  true,
 	}
 	var attrs hcl.Attributes
 	if b != nil {
@@ -97,6 +101,7 @@ func decodeAgent(b *hcl.Block, base string, diags *hcl.Diagnostics) Agent {
 	r.duration("flush_interval", &a.FlushInterval)
 	r.positiveInt("batch_size", &a.BatchSize)
 	r.duration("shutdown_timeout", &a.ShutdownTimeout)
+	r.boolean("plugin_auto_mtls", &a.PluginAutoMTLS)
 	return a
 }
 

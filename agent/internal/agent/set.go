@@ -89,7 +89,7 @@ func buildSet(ctx context.Context, cfg *agentconfig.Config, log hclog.Logger) (*
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p, d := startPlugin(ctx, pc, cfg.Agent.PluginDir, lock, socketDir, log)
+			p, d := startPlugin(ctx, pc, cfg.Agent, lock, socketDir, log)
 			results[i] = result{p, d}
 		}()
 	}
@@ -112,7 +112,7 @@ func pluginDiag(pc agentconfig.Plugin, summary, detail string) *hcl.Diagnostic {
 
 // startPlugin resolves, verifies, launches, validates and configures one
 // plugin. On any error the plugin is stopped and nil returned.
-func startPlugin(ctx context.Context, pc agentconfig.Plugin, pluginDir string, lock *lockfile.Lock, socketDir string, log hclog.Logger) (*plugin, hcl.Diagnostics) {
+func startPlugin(ctx context.Context, pc agentconfig.Plugin, a agentconfig.Agent, lock *lockfile.Lock, socketDir string, log hclog.Logger) (*plugin, hcl.Diagnostics) {
 	entry, ok := lock.Plugin(pc.Name)
 	if !ok {
 		return nil, hcl.Diagnostics{pluginDiag(pc, "Plugin not installed",
@@ -135,13 +135,14 @@ func startPlugin(ctx context.Context, pc agentconfig.Plugin, pluginDir string, l
 	if err != nil {
 		return nil, hcl.Diagnostics{pluginDiag(pc, "Invalid hash in the lock file", err.Error())}
 	}
-	path := discovery.Path(pluginDir, pc.Name, version)
+	path := discovery.Path(a.PluginDir, pc.Name, version)
 	if _, err := os.Stat(path); err != nil {
 		return nil, hcl.Diagnostics{pluginDiag(pc, "Plugin binary missing",
 			fmt.Sprintf("%s: %v. Reinstall it with `vigil install %s %s`.", path, err, pc.Name, version))}
 	}
 	sup := supervisor.New(supervisor.Spec{
-		Name: pc.Name, Version: version, Path: path, SHA256: sum, SocketDir: socketDir, CallTimeout: pc.Timeout,
+		Name: pc.Name, Version: version, Path: path, SHA256: sum, AutoMTLS: a.PluginAutoMTLS,
+		SocketDir: socketDir, CallTimeout: pc.Timeout,
 	}, log.Named("supervisor"))
 	info, err := sup.Start(ctx)
 	if err != nil {

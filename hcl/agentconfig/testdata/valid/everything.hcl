@@ -9,6 +9,7 @@ agent {
   flush_interval   = "500ms"
   batch_size       = 5000
   shutdown_timeout = "1m"
+  plugin_auto_mtls = false
 }
 
 registry {
