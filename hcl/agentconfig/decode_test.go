@@ -134,6 +134,13 @@ promise "load" {
 						Interval: 30 * time.Second, Timeout: 5 * time.Second,
 						Anomaly: &Anomaly{ResultCount: 3, FailureAmount: 3},
 					}},
+				}, {
+					Name: "system", Version: "0.1.0", Collect: []string{"cpu", "disk"},
+					Interval: 30 * time.Second, Timeout: 10 * time.Second, Config: cty.EmptyObjectVal,
+					Collectors: []CollectorOverride{
+						{Name: "cpu", Interval: 5 * time.Second, Timeout: 5 * time.Second},
+						{Name: "disk", Interval: 5 * time.Minute, Timeout: 30 * time.Second},
+					},
 				}},
 				Promises: []ExecPromise{{
 					ID:       "backup.fresh",

@@ -3,6 +3,7 @@ package agentconfig
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -32,7 +33,29 @@ type Plugin struct {
 	Config     cty.Value
 	ConfigExpr hcl.Expression // nil when absent
 	Promises   []PluginPromise
+	// Collectors holds per-collector overrides of interval and timeout,
+	// from nested collector blocks.
+	Collectors []CollectorOverride
 	DeclRange  hcl.Range
+}
+
+// CollectorOverride is a collector block nested in a plugin block: one
+// collector's own interval and timeout.
+type CollectorOverride struct {
+	Name      string
+	Interval  time.Duration // default: the plugin's interval
+	Timeout   time.Duration // default: the plugin's timeout
+	DeclRange hcl.Range
+}
+
+// CollectorTiming returns the interval and timeout of collector name.
+func (p Plugin) CollectorTiming(name string) (interval, timeout time.Duration) {
+	for _, c := range p.Collectors {
+		if c.Name == name {
+			return c.Interval, c.Timeout
+		}
+	}
+	return p.Interval, p.Timeout
 }
 
 // PluginPromise is a promise block nested in a plugin block: a check
@@ -54,7 +77,14 @@ var pluginSchema = &hcl.BodySchema{
 		{Name: "version", Required: true}, {Name: "collect"}, {Name: "interval"},
 		{Name: "timeout"}, {Name: "config"},
 	},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "promise", LabelNames: []string{"id"}}},
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "promise", LabelNames: []string{"id"}},
+		{Type: "collector", LabelNames: []string{"name"}},
+	},
+}
+
+var collectorSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "interval"}, {Name: "timeout"}},
 }
 
 var pluginPromiseSchema = &hcl.BodySchema{
@@ -89,13 +119,51 @@ func decodePlugin(b *hcl.Block, agent *Agent, ids promiseIDs, diags *hcl.Diagnos
 	timeoutOK := r.duration("timeout", &p.Timeout)
 	warnTimeout(diags, content.Attributes, p.Timeout, p.Interval, timeoutOK, intervalOK)
 	p.Config, p.ConfigExpr = r.object("config")
+	seen := map[string]hcl.Range{}
 	for _, pb := range content.Blocks {
+		if pb.Type == "collector" {
+			if c, ok := decodeCollector(pb, &p, seen, diags); ok {
+				p.Collectors = append(p.Collectors, c)
+			}
+			continue
+		}
 		pp, ok := decodePluginPromise(pb, &p, ids, diags)
 		if ok {
 			p.Promises = append(p.Promises, pp)
 		}
 	}
 	return p
+}
+
+// decodeCollector decodes a nested collector block; false means it was a
+// duplicate or names a collector the plugin block does not run.
+func decodeCollector(b *hcl.Block, p *Plugin, seen map[string]hcl.Range, diags *hcl.Diagnostics) (CollectorOverride, bool) {
+	c := CollectorOverride{Name: b.Labels[0], Interval: p.Interval, Timeout: p.Timeout, DeclRange: b.DefRange}
+	ok := checkName(diags, "collector", c.Name, b.LabelRanges[0])
+	if first, dup := seen[c.Name]; dup {
+		*diags = append(*diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate collector block",
+			Detail:  fmt.Sprintf("A collector %q block is already declared on %s; merge the two into one.", c.Name, lineOf(first)),
+			Subject: b.LabelRanges[0].Ptr()})
+		ok = false
+	}
+	seen[c.Name] = b.DefRange
+	if ok && p.Collect != nil && !slices.Contains(p.Collect, c.Name) {
+		*diags = append(*diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Collector not enabled",
+			Detail:  fmt.Sprintf("This block sets the timing of collector %q, but the plugin's collect list does not run it. Add %q to collect, or remove this block.", c.Name, c.Name),
+			Subject: b.LabelRanges[0].Ptr()})
+		ok = false
+	}
+	content, d := b.Body.Content(collectorSchema)
+	*diags = append(*diags, d...)
+	r := reader{attrs: content.Attributes, diags: diags}
+	intervalOK := r.duration("interval", &c.Interval)
+	timeoutOK := r.duration("timeout", &c.Timeout)
+	if _, set := content.Attributes["timeout"]; !set && c.Timeout > c.Interval {
+		// A faster collector than its plugin inherits a timeout that fits.
+		c.Timeout = c.Interval
+	}
+	warnTimeout(diags, content.Attributes, c.Timeout, c.Interval, timeoutOK, intervalOK)
+	return c, ok
 }
 
 // checkCollect requires valid, distinct collector names.

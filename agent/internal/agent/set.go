@@ -185,6 +185,14 @@ func (p *plugin) instances() hcl.Diagnostics {
 		}
 		schemas[name] = m.Schema
 	}
+	for _, c := range pc.Collectors {
+		if _, ok := p.info.Collector(c.Name); !ok {
+			r := c.DeclRange
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown collector",
+				Detail:  fmt.Sprintf("Plugin %s %s has no collector %q.%s It has: %s.", p.info.Name, p.info.Version, c.Name, agentconfig.DidYouMean(c.Name, methodNames(p.info.Collectors)), strings.Join(methodNames(p.info.Collectors), ", ")),
+				Subject: &r})
+		}
+	}
 	if diags.HasErrors() {
 		return diags
 	}

@@ -34,8 +34,9 @@ func (s *Set) tasks(out sink, rec promise.Recorder, log hclog.Logger) []schedule
 	var tasks []scheduler.Task
 	for _, p := range s.plugins {
 		for _, in := range p.collectors {
+			interval, _ := p.cfg.CollectorTiming(in.Method)
 			tasks = append(tasks, scheduler.Task{
-				Name: p.cfg.Name + "/" + in.ID, Interval: p.cfg.Interval, Jitter: jitter(p.cfg.Interval),
+				Name: p.cfg.Name + "/" + in.ID, Interval: interval, Jitter: jitter(interval),
 				Run: func(ctx context.Context) error {
 					err := p.sup.Collect(ctx, in.ID, a.BatchSize, func(b *metric.Batch) error {
 						return out.Write(p.cfg.Name, b)

@@ -31,6 +31,19 @@ plugin "process" {
   }
 }
 
+plugin "system" {
+  version = "0.1.0"
+  collect = ["cpu", "disk"]
+
+  collector "cpu" {
+    interval = "5s"
+  }
+  collector "disk" {
+    interval = "5m"
+    timeout  = "30s"
+  }
+}
+
 promise "backup.fresh" {
   command    = ["./scripts/check_backup.sh", "--max-age", "26h"]
   timeout    = "1m"
