@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 )
 
 // Type is the type of a configuration attribute.
@@ -140,6 +142,18 @@ func normalize(v any) any {
 // keys; New should report bad values with AttributeError.
 type Config struct {
 	values map[string]any
+	log    hclog.Logger
+}
+
+// Logger is the instance's logger. Its lines go to the plugin's stderr as
+// JSON and the host logs them under the plugin's name, at their level.
+// (After Serve starts, os.Stderr itself is captured by go-plugin: log
+// through this, not fmt.Fprintln(os.Stderr).)
+func (c Config) Logger() hclog.Logger {
+	if c.log == nil {
+		return hclog.NewNullLogger()
+	}
+	return c.log
 }
 
 // ConfigFromJSON decodes a JSON object into a Config.
@@ -169,7 +183,7 @@ func NewConfig(values map[string]any) Config {
 // WithDefaults returns a copy of c where every absent attribute of s that
 // has a default takes it.
 func (s Schema) WithDefaults(c Config) Config {
-	out := Config{values: make(map[string]any, len(c.values)+len(s))}
+	out := Config{values: make(map[string]any, len(c.values)+len(s)), log: c.log}
 	for k, v := range c.values {
 		out.values[k] = v
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vigilmon/vigil/sdk"
+	"github.com/vigilmon/vigil/sdk/host"
 	"github.com/vigilmon/vigil/sdk/metric"
 	"github.com/vigilmon/vigil/sdk/sdktest"
 )
@@ -154,5 +155,33 @@ func TestBatchValidateRejectsMalformed(t *testing.T) {
 		if err := b.Validate(); err == nil {
 			t.Errorf("%s: Validate accepted it", name)
 		}
+	}
+}
+
+// New may return warnings only: the instance is kept and the warnings
+// reach the host.
+func TestWarningsDoNotRejectAnInstance(t *testing.T) {
+	m := sdk.Manifest{Name: "w", Version: "0.1.0", Collectors: []sdk.Collector{{
+		Name: "c",
+		New: func(cfg sdk.Config) (sdk.Gatherer, error) {
+			cfg.Logger().Debug("building") // a logger is always there
+			g := sdk.GathererFunc(func(ctx context.Context, acc *sdk.Accumulator) error {
+				acc.AddFields("m", nil, map[string]any{"v": 1.0}, time.Unix(1, 0))
+				return nil
+			})
+			return g, sdk.Diagnostics{{Severity: sdk.SeverityWarning, Summary: "Deprecated", Path: []string{"x"}}}
+		},
+	}}}
+	p := sdktest.Serve(t, m)
+	diags, err := p.Configure(host.Collector, "c", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diags) != 1 || diags[0].Severity != sdk.SeverityWarning || diags[0].Summary != "Deprecated" {
+		t.Fatalf("diags = %+v", diags)
+	}
+	pts, err := p.Collect("c", nil)
+	if err != nil || len(pts) != 1 {
+		t.Fatalf("collect after a warning: %v %v", pts, err)
 	}
 }

@@ -46,6 +46,8 @@ func Serve(m Manifest) {
 		GRPCServer: plugin.DefaultGRPCServer,
 		Logger:     log,
 	})
+	// The host asked us to stop: release what instances hold.
+	srv.closeAll()
 	os.Exit(0)
 }
 

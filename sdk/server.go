@@ -146,42 +146,52 @@ func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.C
 
 func (s *server) build(in *pb.ConfigureRequest_Instance) (*instance, Diagnostics) {
 	inst := &instance{kind: in.Kind, method: in.Method, config: in.ConfigJson}
-	var schema Schema
+	var (
+		schema Schema
+		newFn  func(Config) (any, error)
+		what   string
+	)
 	switch in.Kind {
 	case pb.ConfigureRequest_Instance_COLLECTOR:
 		c, ok := s.collector(in.Method)
 		if !ok {
 			return nil, Diagnostics{Errorf(nil, "Unknown collector", "plugin %s has no collector %q; it has: %s", s.m.Name, in.Method, s.methodNames(true))}
 		}
-		schema = c.Schema
-		cfg, d := decodeConfig(schema, in.ConfigJson)
-		if d.HasErrors() {
-			return nil, d
-		}
-		g, err := c.New(cfg)
-		if err != nil {
-			return nil, AsDiagnostics(err)
-		}
-		inst.g = g
+		schema, what = c.Schema, "collector"
+		newFn = func(cfg Config) (any, error) { return c.New(cfg) }
 	case pb.ConfigureRequest_Instance_PROMISE:
 		p, ok := s.promise(in.Method)
 		if !ok {
 			return nil, Diagnostics{Errorf(nil, "Unknown promise check", "plugin %s has no promise check %q; it has: %s", s.m.Name, in.Method, s.methodNames(false))}
 		}
-		schema = p.Schema
-		cfg, d := decodeConfig(schema, in.ConfigJson)
-		if d.HasErrors() {
-			return nil, d
-		}
-		c, err := p.New(cfg)
-		if err != nil {
-			return nil, AsDiagnostics(err)
-		}
-		inst.c = c
+		schema, what = p.Schema, "promise"
+		newFn = func(cfg Config) (any, error) { return p.New(cfg) }
 	default:
 		return nil, Diagnostics{Errorf(nil, "Unknown instance kind", "instance kind %v is neither collector nor promise", in.Kind)}
 	}
-	return inst, nil
+	cfg, diags := decodeConfig(schema, in.ConfigJson)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	cfg.log = s.log.Named(in.Method).With(what, in.Id)
+	v, err := newFn(cfg)
+	if err != nil {
+		// Warnings alone do not reject the instance.
+		d := AsDiagnostics(err)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			return nil, diags
+		}
+	}
+	if in.Kind == pb.ConfigureRequest_Instance_COLLECTOR {
+		inst.g, _ = v.(Gatherer)
+	} else {
+		inst.c, _ = v.(Checker)
+	}
+	if inst.g == nil && inst.c == nil {
+		return nil, append(diags, Errorf(nil, "Method returned nothing", "%s %q: New returned neither an instance nor an error", what, in.Method))
+	}
+	return inst, diags
 }
 
 func (s *server) methodNames(collectors bool) string {
@@ -253,6 +263,18 @@ func hasErrors(ds []*pb.Diagnostic) bool {
 		}
 	}
 	return false
+}
+
+// closeAll closes every instance, waiting for calls in progress.
+func (s *server) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, inst := range s.instances {
+		inst.mu.Lock()
+		closeInstance(inst)
+		inst.mu.Unlock()
+		delete(s.instances, id)
+	}
 }
 
 func closeInstance(inst *instance) {

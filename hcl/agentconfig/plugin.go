@@ -172,7 +172,7 @@ func checkCollect(names []string, a *hcl.Attribute, r reader) {
 	for i, n := range names {
 		if !nameRe.MatchString(n) {
 			r.errorAt(a, elemRange(a.Expr, i), "Invalid collector name",
-				"%q is not a collector name: use lowercase letters, digits, \"_\" and \"-\", starting with a letter. `vigil plugin info <name>` lists a plugin's collectors.", n)
+				"%q is not a collector name: use lowercase letters, digits, \"_\" and \"-\", starting with a letter. `vigil plugins` lists the collectors of installed plugins.", n)
 			continue
 		}
 		if first, dup := seen[n]; dup {

@@ -100,6 +100,9 @@ func Launch(ctx context.Context, cfg Config) (*Plugin, error) {
 	}
 	cmd := exec.Command(cfg.Path, cfg.Args...)
 	cmd.Env = pluginEnv(cfg)
+	// The plugin logs at the host's level, so its debug lines show when
+	// the host runs at debug.
+	cmd.Env = append(cmd.Env, "VIGIL_PLUGIN_LOG_LEVEL="+levelName(log))
 	setProcAttr(cmd)
 
 	cc := &plugin.ClientConfig{
@@ -328,6 +331,20 @@ func (p *Plugin) callErr(what string, err error) error {
 		return fmt.Errorf("%s on plugin %s: %w", what, p.name, ErrExited)
 	}
 	return fmt.Errorf("%s on plugin %s: %w", what, p.name, err)
+}
+
+func levelName(l hclog.Logger) string {
+	switch {
+	case l.IsTrace():
+		return "trace"
+	case l.IsDebug():
+		return "debug"
+	case l.IsInfo():
+		return "info"
+	case l.IsWarn():
+		return "warn"
+	}
+	return "error"
 }
 
 func pluginEnv(cfg Config) []string {

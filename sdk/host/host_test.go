@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/vigilmon/vigil/sdk"
 	"github.com/vigilmon/vigil/sdk/host"
@@ -116,7 +118,8 @@ func TestChecksumMismatchIsNeverExecuted(t *testing.T) {
 func TestHostEnvironmentIsNotInherited(t *testing.T) {
 	t.Setenv("VIGIL_TEST_SECRET", "hunter2")
 	t.Setenv("TZ", "Europe/Paris")
-	p := launch(t, host.Config{Env: []string{"GIVEN=yes"}})
+	logger := hclog.New(&hclog.LoggerOptions{Level: hclog.Debug, Output: io.Discard})
+	p := launch(t, host.Config{Env: []string{"GIVEN=yes"}, Logger: logger})
 	check := func(name, want string) {
 		t.Helper()
 		diags, err := p.Configure(context.Background(), []host.Instance{{ID: "e", Kind: host.Promise, Method: "env", Config: []byte(`{"name":"` + name + `"}`)}})
@@ -134,6 +137,7 @@ func TestHostEnvironmentIsNotInherited(t *testing.T) {
 	check("VIGIL_TEST_SECRET", "false:")
 	check("TZ", "true:Europe/Paris") // on the allow-list
 	check("GIVEN", "true:yes")
+	check("VIGIL_PLUGIN_LOG_LEVEL", "true:debug") // the host's level, passed on
 }
 
 func TestCollectStreamsBatches(t *testing.T) {
