@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/pflag"
 )
 
@@ -64,6 +65,12 @@ func Main(ctx context.Context, m Meta, args []string) int {
 				return ExitOK
 			}
 			return c.Run(ctx, rest)
+		}
+	}
+	if len(args) > 1 && args[0] == "help" { // help <command>
+		if c, ok := cmds[strings.Join(args[1:], " ")]; ok {
+			fmt.Fprintln(m.Stdout, c.Help())
+			return ExitOK
 		}
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
@@ -117,4 +124,17 @@ func newLogger(w io.Writer, level, fmtName string) (hclog.Logger, error) {
 		return nil, fmt.Errorf("--log-format must be text or json, not %q", fmtName)
 	}
 	return hclog.New(&hclog.LoggerOptions{Name: "vigil", Level: lv, Output: w, JSONFormat: fmtName == "json"}), nil
+}
+
+// writeDiagnostics renders diags for a terminal: each starts with the
+// file:line:column of what it is about, then the summary, the source
+// snippet and the detail. (hcl's text writer names the line only.)
+func writeDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics) {
+	tw := hcl.NewDiagnosticTextWriter(w, files, 0, false)
+	for _, d := range diags {
+		if s := d.Subject; s != nil {
+			fmt.Fprintf(w, "%s:%d:%d: ", s.Filename, s.Start.Line, s.Start.Column)
+		}
+		_ = tw.WriteDiagnostic(d)
+	}
 }

@@ -50,12 +50,15 @@ func (c *InstallCommand) Run(ctx context.Context, args []string) int {
 	}
 	cfg, diags := agentconfig.Load(*cfgPath)
 	if diags.HasErrors() {
-		agentconfig.WriteDiagnostics(c.Stderr, cfg.Files, diags, false)
+		writeDiagnostics(c.Stderr, cfg.Files, diags)
 		return ExitUsage
 	}
 	log, _ := newLogger(c.Stderr, "warn", "text")
 	done, err := install.LocalFiles(ctx, cfg.Agent.PluginDir, agent.LockPath(*cfgPath), *files, log)
 	if *f == "json" {
+		if done == nil {
+			done = []install.Installed{} // [] rather than null
+		}
 		b, _ := json.MarshalIndent(map[string]any{"installed": done, "error": errString(err)}, "", "  ")
 		fmt.Fprintln(c.Stdout, string(b))
 	} else {

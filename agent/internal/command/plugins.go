@@ -42,7 +42,7 @@ func (c *PluginsCommand) Run(ctx context.Context, args []string) int {
 	}
 	cfg, diags := agentconfig.Load(*cfgPath)
 	if diags.HasErrors() {
-		agentconfig.WriteDiagnostics(c.Stderr, cfg.Files, diags, false)
+		writeDiagnostics(c.Stderr, cfg.Files, diags)
 		return ExitUsage
 	}
 	log, _ := newLogger(c.Stderr, "error", "text")
@@ -52,6 +52,9 @@ func (c *PluginsCommand) Run(ctx context.Context, args []string) int {
 		return ExitFailure
 	}
 	if *f == "json" {
+		if list == nil {
+			list = []agent.PluginStatus{} // [] rather than null
+		}
 		b, _ := json.MarshalIndent(map[string]any{"plugin_dir": cfg.Agent.PluginDir, "plugins": list}, "", "  ")
 		fmt.Fprintln(c.Stdout, string(b))
 		return ExitOK
@@ -81,9 +84,11 @@ func (c *PluginsCommand) Run(ctx context.Context, args []string) int {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%s\t%s\n", p.Name, p.Version, proto, p.Configured, p.State, ms, short(p.SHA256))
 	}
 	tw.Flush()
+	sep := "\n"
 	for _, p := range list {
 		if p.Error != "" {
-			fmt.Fprintf(c.Stdout, "\n%s %s: %s", p.Name, p.Version, p.Error)
+			fmt.Fprintf(c.Stdout, "%s%s %s: %s\n", sep, p.Name, p.Version, p.Error)
+			sep = ""
 		}
 	}
 	return ExitOK

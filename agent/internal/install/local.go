@@ -1,7 +1,3 @@
-// Package install places plugins in the agent's plugin directory and
-// records them in the lock file. This first piece installs a plugin binary
-// from a local file (a plugin under development, or `make run`'s freshly
-// built first-party plugins); installing from the registry builds on it.
 package install
 
 import (
@@ -29,8 +25,10 @@ type Installed struct {
 
 // LocalFiles installs each plugin binary in files into pluginDir and
 // records it in the lock file at lockPath with source "local". Each binary
-// is launched once (with its hash pinned) to learn its name and version.
-// Nothing is recorded for a file that fails.
+// is copied first, and the copy is hashed, launched once (with that hash
+// pinned) to learn its name and version, and moved into place: what is
+// recorded is exactly what was run and installed, even if the source file
+// changes meanwhile. Nothing is recorded for a file that fails.
 func LocalFiles(ctx context.Context, pluginDir, lockPath string, files []string, log hclog.Logger) ([]Installed, error) {
 	lock, diags := lockfile.Load(lockPath)
 	if diags.HasErrors() {
@@ -44,15 +42,16 @@ func LocalFiles(ctx context.Context, pluginDir, lockPath string, files []string,
 	var out []Installed
 	var errs []error
 	for _, f := range files {
-		in, err := localFile(ctx, pluginDir, sockets, f, log)
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("install interrupted before %s", f))
+			break
+		}
+		in, entry, err := localFile(ctx, pluginDir, sockets, f, log)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("installing %s: %w", f, err))
 			continue
 		}
-		lock.Set(lockfile.Entry{
-			Name: in.Name, Version: in.Version, Source: lockfile.SourceLocal,
-			Platforms: map[string]lockfile.PlatformHashes{discovery.Platform(): {Binary: in.SHA256}},
-		})
+		lock.Set(entry)
 		out = append(out, in)
 	}
 	if len(out) > 0 {
@@ -63,58 +62,75 @@ func LocalFiles(ctx context.Context, pluginDir, lockPath string, files []string,
 	return out, errors.Join(errs...)
 }
 
-func localFile(ctx context.Context, pluginDir, sockets, file string, log hclog.Logger) (Installed, error) {
-	sum, err := lockfile.HashFile(file)
+func localFile(ctx context.Context, pluginDir, sockets, file string, log hclog.Logger) (Installed, lockfile.Entry, error) {
+	if err := os.MkdirAll(pluginDir, 0o755); err != nil {
+		return Installed{}, lockfile.Entry{}, err
+	}
+	staged, err := stage(file, pluginDir)
 	if err != nil {
-		return Installed{}, err
+		return Installed{}, lockfile.Entry{}, err
+	}
+	defer os.Remove(staged) // a no-op once it is moved into place
+	sum, err := lockfile.HashFile(staged)
+	if err != nil {
+		return Installed{}, lockfile.Entry{}, err
 	}
 	raw, err := discovery.DecodeHash(sum)
 	if err != nil {
-		return Installed{}, err
+		return Installed{}, lockfile.Entry{}, err
 	}
-	p, err := host.Launch(ctx, host.Config{Path: file, SHA256: raw, SocketDir: sockets, Logger: log})
+	p, err := host.Launch(ctx, host.Config{Name: filepath.Base(file), Path: staged, SHA256: raw, SocketDir: sockets, Logger: log})
 	if err != nil {
-		return Installed{}, err
+		return Installed{}, lockfile.Entry{}, err
 	}
 	info := p.Info()
 	p.Close()
-	dest := discovery.Path(pluginDir, info.Name, info.Version)
-	if err := copyFile(file, dest); err != nil {
-		return Installed{}, err
+	entry := lockfile.Entry{
+		Name: info.Name, Version: info.Version, Source: lockfile.SourceLocal,
+		Platforms: map[string]lockfile.PlatformHashes{discovery.Platform(): {Binary: sum}},
 	}
-	return Installed{Name: info.Name, Version: info.Version, Path: dest, SHA256: sum}, nil
+	// The name and version come from the plugin and become directory
+	// names: check them before they touch the file system.
+	if err := entry.Validate(); err != nil {
+		return Installed{}, lockfile.Entry{}, fmt.Errorf("the plugin's manifest: %w", err)
+	}
+	dest := discovery.Path(pluginDir, info.Name, info.Version)
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return Installed{}, lockfile.Entry{}, err
+	}
+	if err := os.Rename(staged, dest); err != nil {
+		return Installed{}, lockfile.Entry{}, err
+	}
+	return Installed{Name: info.Name, Version: info.Version, Path: dest, SHA256: sum}, entry, nil
 }
 
-// copyFile writes src to dst atomically: a temp file in dst's directory,
-// synced, then renamed over dst.
-func copyFile(src, dst string) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
+// stage copies src to an executable temporary file in dir (the plugin dir,
+// so the final rename stays on one file system), synced to disk.
+func stage(src, dir string) (string, error) {
 	in, err := os.Open(src)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".install-*")
+	tmp, err := os.CreateTemp(dir, ".install-*")
 	if err != nil {
-		return err
+		return "", err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
-		return err
+	err = func() error {
+		if _, err := io.Copy(tmp, in); err != nil {
+			return err
+		}
+		if err := tmp.Chmod(0o755); err != nil {
+			return err
+		}
+		return tmp.Sync()
+	}()
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Chmod(0o755); err != nil {
-		tmp.Close()
-		return err
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("copying %s: %w", src, err)
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	return tmp.Name(), nil
 }

@@ -77,12 +77,27 @@ type Supervisor struct {
 	instances []host.Instance
 	health    Health
 	launches  int64
+	stopped   bool          // Stop was called: nothing is (re)started any more
 	changed   chan struct{} // closed and replaced when the plugin comes up or goes down
+
+	// jitter picks the wait before a restart, at most bound; tests wrap it
+	// to see the bounds Run uses.
+	jitter func(bound time.Duration) time.Duration
 }
 
 // New returns a Supervisor; nothing runs until Start.
 func New(spec Spec, log hclog.Logger) *Supervisor {
-	return &Supervisor{spec: spec.withDefaults(), log: log.With("plugin", spec.Name), pluginL: log.ResetNamed("plugin"), changed: make(chan struct{})}
+	return &Supervisor{
+		spec: spec.withDefaults(), log: log.With("plugin", spec.Name), pluginL: log.ResetNamed("plugin"),
+		changed: make(chan struct{}), jitter: fullJitter,
+	}
+}
+
+// fullJitter returns a random wait in [1ns, bound]: restarts of many
+// plugins that died together (a host under pressure) spread out instead
+// of stampeding.
+func fullJitter(bound time.Duration) time.Duration {
+	return time.Duration(rand.Int64N(int64(bound))) + 1
 }
 
 // Start launches the plugin once and returns what it declared, so the
@@ -90,19 +105,23 @@ func New(spec Spec, log hclog.Logger) *Supervisor {
 // Start does not retry: a plugin that cannot start here is reported to
 // the operator instead of being retried silently.
 func (s *Supervisor) Start(ctx context.Context) (host.Info, error) {
+	if s.isStopped() {
+		return host.Info{}, fmt.Errorf("plugin %s was stopped: %w", s.spec.Name, ErrDown)
+	}
 	p, err := s.launch(ctx)
+	if err == nil {
+		if err = checkIdentity(p.Info(), s.spec); err != nil {
+			p.Close()
+		}
+	}
 	if err != nil {
-		s.mu.Lock()
-		s.health.StartFailures++
-		s.health.LastError = err.Error()
-		s.mu.Unlock()
+		s.recordStartFailure(err)
 		return host.Info{}, err
 	}
-	if err := checkIdentity(p.Info(), s.spec); err != nil {
+	if !s.setPlugin(p) {
 		p.Close()
-		return host.Info{}, err
+		return host.Info{}, fmt.Errorf("plugin %s: %w", s.spec.Name, ErrDown)
 	}
-	s.setPlugin(p)
 	return p.Info(), nil
 }
 
@@ -131,23 +150,35 @@ func (s *Supervisor) launch(ctx context.Context) (*host.Plugin, error) {
 	})
 }
 
-func (s *Supervisor) setPlugin(p *host.Plugin) {
+// setPlugin makes p the current plugin (nil: down). It refuses a new
+// plugin after Stop, and reports whether p was taken.
+func (s *Supervisor) setPlugin(p *host.Plugin) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if p != nil && s.stopped {
+		return false
+	}
+	if s.p == p {
+		return true
+	}
 	s.p = p
 	s.health.Up = p != nil
 	close(s.changed)
 	s.changed = make(chan struct{})
+	return true
 }
 
 // Configure hands the plugin its instances and remembers them for
-// restarts. Diagnostics with error severity mean nothing was changed.
+// restarts. Diagnostics with error severity mean nothing was changed. Like
+// every call it is bounded by the call timeout.
 func (s *Supervisor) Configure(ctx context.Context, instances []host.Instance) ([]host.Diagnostic, error) {
 	p := s.current()
 	if p == nil {
-		return nil, ErrDown
+		return nil, fmt.Errorf("plugin %s: %w", s.spec.Name, ErrDown)
 	}
-	diags, err := p.Configure(ctx, instances)
+	cctx, cancel := context.WithTimeout(ctx, s.spec.CallTimeout)
+	defer cancel()
+	diags, err := p.Configure(cctx, instances)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +208,8 @@ func (s *Supervisor) Info() (host.Info, bool) {
 	return p.Info(), true
 }
 
-// Run keeps the plugin alive until ctx ends, then stops it. Call it after
+// Run keeps the plugin alive until ctx ends, then stops it, and returns
+// once the process is gone. It also returns after Stop. Call it after
 // Start and Configure.
 func (s *Supervisor) Run(ctx context.Context) {
 	backoff := s.spec.BackoffMin
@@ -187,30 +219,42 @@ func (s *Supervisor) Run(ctx context.Context) {
 			up := time.Now()
 			select {
 			case <-ctx.Done():
+				s.setPlugin(nil) // calls fail fast from now on
 				p.Close()
-				s.setPlugin(nil)
 				return
 			case <-p.Exited():
 			}
 			s.setPlugin(nil)
+			if s.isStopped() {
+				return
+			}
 			s.recordError(fmt.Errorf("plugin process exited"))
 			s.log.Warn("plugin exited; restarting", "uptime", time.Since(up).Round(time.Millisecond))
 			if time.Since(up) >= s.spec.StableAfter {
 				backoff = s.spec.BackoffMin
 			}
 		}
-		// Full jitter: sleep a random time in [0, backoff).
-		wait := time.Duration(rand.Int64N(int64(backoff)) + 1)
+		if s.isStopped() {
+			return
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(wait):
+		case <-time.After(s.jitter(backoff)):
 		}
 		backoff = min(backoff*2, s.spec.BackoffMax)
-		if err := s.restart(ctx); err != nil {
+		p, err := s.restart(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return // shutting down, not a failure of the plugin
+			}
 			s.recordStartFailure(err)
 			s.log.Error("restarting plugin failed", "error", err, "retry_within", backoff)
 			continue
+		}
+		if !s.setPlugin(p) { // stopped while restarting
+			p.Close()
+			return
 		}
 		s.mu.Lock()
 		s.health.Restarts++
@@ -219,14 +263,22 @@ func (s *Supervisor) Run(ctx context.Context) {
 	}
 }
 
-func (s *Supervisor) restart(ctx context.Context) error {
+func (s *Supervisor) isStopped() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.stopped
+}
+
+// restart launches, checks and configures a new process with the
+// instances last accepted; the caller makes it current.
+func (s *Supervisor) restart(ctx context.Context) (*host.Plugin, error) {
 	p, err := s.launch(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkIdentity(p.Info(), s.spec); err != nil {
 		p.Close()
-		return err
+		return nil, err
 	}
 	s.mu.RLock()
 	instances := s.instances
@@ -236,16 +288,15 @@ func (s *Supervisor) restart(ctx context.Context) error {
 	diags, err := p.Configure(cctx, instances)
 	if err != nil {
 		p.Close()
-		return fmt.Errorf("configuring restarted plugin: %w", err)
+		return nil, fmt.Errorf("configuring restarted plugin: %w", err)
 	}
 	for _, d := range diags {
 		if d.Severity == sdk.SeverityError {
 			p.Close()
-			return fmt.Errorf("restarted plugin rejected its configuration: %s", d.Summary)
+			return nil, fmt.Errorf("restarted plugin rejected its configuration: %s", d.Summary)
 		}
 	}
-	s.setPlugin(p)
-	return nil
+	return p, nil
 }
 
 func (s *Supervisor) recordStartFailure(err error) {
@@ -289,12 +340,21 @@ func (s *Supervisor) call(ctx context.Context, fn func(ctx context.Context, p *h
 	if p == nil {
 		return fmt.Errorf("%s: %w", s.spec.Name, ErrDown)
 	}
-	cctx, cancel := context.WithTimeout(ctx, s.spec.CallTimeout)
-	defer cancel()
 	start := time.Now()
+	deadline := start.Add(s.spec.CallTimeout)
+	cctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	err := fn(cctx, p)
 	d := time.Since(start)
-	timedOut := err != nil && cctx.Err() == context.DeadlineExceeded && ctx.Err() == nil
+	// A hang is our deadline passing, not the caller's (which may come
+	// first). It is read on the clock too: the plugin's side of the call
+	// can time out, and say so, before cctx's own timer has fired.
+	callerFirst := false
+	if cd, ok := ctx.Deadline(); ok && cd.Before(deadline) {
+		callerFirst = true
+	}
+	timedOut := err != nil && ctx.Err() == nil && !callerFirst &&
+		(errors.Is(cctx.Err(), context.DeadlineExceeded) || !time.Now().Before(deadline))
 	s.mu.Lock()
 	s.health.Calls++
 	s.health.CallTime += d
@@ -332,9 +392,17 @@ func (s *Supervisor) Check(ctx context.Context, instanceID string) (sdk.Result, 
 	return r, err
 }
 
-// Stop kills the plugin now (Run also stops it when its ctx ends).
+// Stop stops the plugin for good and waits until the current process is
+// gone: it is not restarted (a restart already under way is closed by
+// Run), calls fail with ErrDown, and Run returns. (Run also stops the
+// plugin when its ctx ends.) Safe to call more than once.
 func (s *Supervisor) Stop() {
-	if p := s.current(); p != nil {
+	s.mu.Lock()
+	s.stopped = true
+	p := s.p
+	s.mu.Unlock()
+	if p != nil {
+		s.setPlugin(nil)
 		p.Close()
 	}
 }
