@@ -2,6 +2,7 @@ package agentconfig
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 
 	"github.com/hashicorp/hcl/v2"
@@ -12,7 +13,15 @@ import (
 // in color when color is set. It is for a terminal: a failed write is
 // not reported.
 func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, color bool) {
-	_ = hcl.NewDiagnosticTextWriter(w, files, 0, color).WriteDiagnostics(diags)
+	tw := hcl.NewDiagnosticTextWriter(w, files, 0, color)
+	for _, d := range diags {
+		// hcl's writer names only the line; lead with file:line:col so
+		// editors and terminals can jump to the spot.
+		if s := d.Subject; s != nil {
+			fmt.Fprintf(w, "%s:%d:%d: ", s.Filename, s.Start.Line, s.Start.Column)
+		}
+		_ = tw.WriteDiagnostic(d)
+	}
 }
 
 // jsonDiagnostics is the JSON shape of a set of diagnostics, as printed by

@@ -73,7 +73,7 @@ func TestWriteDiagnostics(t *testing.T) {
 	cfg, diags := Parse([]byte(badSrc), "agent.hcl")
 	var buf bytes.Buffer
 	WriteDiagnostics(&buf, cfg.Files, diags[:1], false)
-	want := `Error: Invalid duration
+	want := `agent.hcl:2:14: Error: Invalid duration
 
   on agent.hcl line 2, in agent:
    2:   interval = "soon"

@@ -116,6 +116,9 @@ func Launch(ctx context.Context, cfg Config) (*Plugin, error) {
 		Logger:           log.Named(name),
 		SyncStdout:       cfg.Stdout,
 		Stderr:           io.Discard,
+		// gRPC idles an unused connection after 30 minutes by default;
+		// watch would take that for a dead plugin. Never idle.
+		GRPCDialOptions: []grpc.DialOption{grpc.WithIdleTimeout(0)},
 	}
 	if cfg.SocketDir != "" {
 		cc.UnixSocketConfig = &plugin.UnixSocketConfig{TempDir: cfg.SocketDir}

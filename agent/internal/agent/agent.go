@@ -96,13 +96,13 @@ func newPipeline(cfg *agentconfig.Config, stdout io.Writer, test bool, log hclog
 
 // prepare loads cfg into a Set and its pipeline without scheduling. On
 // error everything it started is stopped.
-func prepare(ctx context.Context, cfg *agentconfig.Config, opts Options, test bool) (*Set, *pipeline.Pipeline, hcl.Diagnostics) {
+func prepare(ctx context.Context, cfg *agentconfig.Config, socketDir string, opts Options, test bool) (*Set, *pipeline.Pipeline, hcl.Diagnostics) {
 	pipe, diags := newPipeline(cfg, opts.Stdout, test, opts.Log)
 	if diags.HasErrors() {
 		pipe.Close(context.Background())
 		return nil, nil, diags
 	}
-	set, sdiags := buildSet(ctx, cfg, opts.Log)
+	set, sdiags := buildSet(ctx, cfg, socketDir, opts.Log)
 	return set, pipe, append(diags, sdiags...)
 }
 
@@ -152,14 +152,20 @@ func Daemon(ctx context.Context, opts Options, sigs <-chan os.Signal) error {
 	if err != nil {
 		return err
 	}
-	set, pipe, diags := prepare(ctx, cfg, opts, false)
-	if set == nil {
+	socketDir, diags := prepareSocketDir(cfg.Agent.DataDir)
+	if diags.HasErrors() {
 		agentconfig.WriteDiagnostics(opts.Stderr, cfg.Files, diags, opts.Color)
+		return ErrConfig
+	}
+	set, pipe, diags := prepare(ctx, cfg, socketDir, opts, false)
+	if len(diags) > 0 {
+		agentconfig.WriteDiagnostics(opts.Stderr, cfg.Files, diags, opts.Color)
+	}
+	if set == nil {
 		return ErrConfig
 	}
 	if diags.HasErrors() {
 		// Plugins that failed are reported and left out; the rest run.
-		agentconfig.WriteDiagnostics(opts.Stderr, cfg.Files, diags, opts.Color)
 		opts.Log.Error("some plugins are not running; fix the configuration and send SIGHUP", "plugins", strings.Join(set.failed, ","))
 	}
 	r := start(set, pipe, opts.Log)
@@ -171,7 +177,7 @@ func Daemon(ctx context.Context, opts Options, sigs <-chan os.Signal) error {
 		case sig = <-sigs:
 		}
 		if sig == syscall.SIGHUP {
-			r = reload(ctx, r, opts)
+			r = reload(ctx, r, socketDir, opts)
 			continue
 		}
 		opts.Log.Info("shutting down", "signal", sig, "deadline", cfg.Agent.ShutdownTimeout)
@@ -185,6 +191,11 @@ func Daemon(ctx context.Context, opts Options, sigs <-chan os.Signal) error {
 			return err
 		case <-sigs:
 			cancel()
+			// Don't wait for anything: cancel the runs and stop the
+			// plugins' supervisors (each kills its plugin) on the way out.
+			r.stopTicks()
+			r.cancelRuns()
+			r.stopSups()
 			return ErrForced
 		}
 	}
@@ -193,16 +204,18 @@ func Daemon(ctx context.Context, opts Options, sigs <-chan os.Signal) error {
 // reload builds the new configuration's Set next to the running one. Only
 // if the new config is valid and every plugin started and accepted its
 // configuration does it replace the old; otherwise the old keeps running.
-func reload(ctx context.Context, old *running, opts Options) *running {
+func reload(ctx context.Context, old *running, socketDir string, opts Options) *running {
 	opts.Log.Info("reloading configuration", "path", opts.ConfigPath)
 	cfg, err := load(opts)
 	if err != nil {
 		opts.Log.Error("reload rejected: the new configuration is invalid; the previous one keeps running")
 		return old
 	}
-	set, pipe, diags := prepare(ctx, cfg, opts, false)
-	if diags.HasErrors() {
+	set, pipe, diags := prepare(ctx, cfg, socketDir, opts, false)
+	if len(diags) > 0 {
 		agentconfig.WriteDiagnostics(opts.Stderr, cfg.Files, diags, opts.Color)
+	}
+	if diags.HasErrors() {
 		if set != nil {
 			set.stop()
 			pipe.Close(context.Background())
@@ -227,7 +240,14 @@ func Once(ctx context.Context, opts Options, test bool) error {
 	if err != nil {
 		return err
 	}
-	set, pipe, diags := prepare(ctx, cfg, opts, test)
+	// A private socket dir: a daemon may be running on the same data dir.
+	socketDir, cleanup, diags := tempSocketDir()
+	if diags.HasErrors() {
+		agentconfig.WriteDiagnostics(opts.Stderr, cfg.Files, diags, opts.Color)
+		return ErrConfig
+	}
+	defer cleanup()
+	set, pipe, diags := prepare(ctx, cfg, socketDir, opts, test)
 	if len(diags) > 0 {
 		agentconfig.WriteDiagnostics(opts.Stderr, cfg.Files, diags, opts.Color)
 	}

@@ -52,10 +52,11 @@ func Inventory(ctx context.Context, cfg *agentconfig.Config, log hclog.Logger) (
 	for _, p := range cfg.Plugins {
 		configured[p.Name] = p.Version
 	}
-	sockets := SocketDir(cfg.Agent.DataDir) + "-inv"
-	if err := host.CleanSocketDir(sockets); err != nil {
-		return nil, err
+	sockets, cleanup, diags := tempSocketDir()
+	if diags.HasErrors() {
+		return nil, diags
 	}
+	defer cleanup()
 	out := make([]PluginStatus, len(found))
 	var wg sync.WaitGroup
 	for i, f := range found {

@@ -177,3 +177,31 @@ output "file" { path = "points.lp" }
 		t.Errorf("--test wrote %d points to the file output", len(pts))
 	}
 }
+
+// A collector's own timeout ends its call without declaring the plugin
+// hung: only the plugin-level timeout kills and restarts a plugin.
+func TestCollectorTimeoutIsNotAHang(t *testing.T) {
+	a := newAgentDir(t, `
+agent {
+  node     = "n1"
+  data_dir = "data"
+}
+plugin "hang" {
+  version = "0.1.0"
+  timeout = "1m"
+  collector "stuck" {
+    timeout = "300ms"
+  }
+}
+output "file" { path = "points.lp" }
+`, "hang")
+	opts, _, _ := a.options()
+	err := Once(context.Background(), opts, false)
+	if err == nil || !strings.Contains(err.Error(), "hang/collector.stuck") {
+		t.Fatalf("Once: %v, want the stuck collector's failure", err)
+	}
+	pts := filter(readPoints(t, a.path("points.lp")), "vigil_plugin", map[string]string{"plugin": "hang"})
+	if len(pts) != 1 || pts[0].fields["call_errors"] != int64(1) || pts[0].fields["timeouts"] != int64(0) {
+		t.Errorf("hang's health: %+v, want one call error and no hang timeout", pts)
+	}
+}

@@ -68,15 +68,14 @@ func SocketDir(dataDir string) string {
 // even when some plugins fail, with diagnostics that say which and why;
 // diagnostics are errors only about plugins, never about the file's syntax
 // (the caller checked that already).
-func buildSet(ctx context.Context, cfg *agentconfig.Config, log hclog.Logger) (*Set, hcl.Diagnostics) {
+//
+// socketDir must exist; the caller cleans it once at agent start, never on
+// reload (running plugins have their sockets there).
+func buildSet(ctx context.Context, cfg *agentconfig.Config, socketDir string, log hclog.Logger) (*Set, hcl.Diagnostics) {
 	set := &Set{cfg: cfg}
 	lock, diags := lockfile.Load(LockPath(cfg.Filename))
 	if diags.HasErrors() {
 		return set, diags
-	}
-	socketDir := SocketDir(cfg.Agent.DataDir)
-	if err := host.CleanSocketDir(socketDir); err != nil {
-		return set, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot prepare the plugin socket directory", Detail: err.Error()})
 	}
 
 	type result struct {
@@ -264,7 +263,32 @@ func (s *Set) stop() {
 // against the schemas they declare (and lets each plugin check it too),
 // then stops them. It is `vigil config validate` beyond the file itself.
 func ValidatePlugins(ctx context.Context, cfg *agentconfig.Config, log hclog.Logger) hcl.Diagnostics {
-	set, diags := buildSet(ctx, cfg, log)
+	// Its own socket dir: a running agent's sockets must not be touched.
+	dir, cleanup, diags := tempSocketDir()
+	if diags.HasErrors() {
+		return diags
+	}
+	defer cleanup()
+	set, diags := buildSet(ctx, cfg, dir, log)
 	set.stop()
 	return diags
+}
+
+// tempSocketDir is a private, short socket dir for a one-off run.
+func tempSocketDir() (string, func(), hcl.Diagnostics) {
+	dir, err := os.MkdirTemp("", "vigil-")
+	if err != nil {
+		return "", nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot prepare a plugin socket directory", Detail: err.Error()}}
+	}
+	return dir, func() { os.RemoveAll(dir) }, nil
+}
+
+// prepareSocketDir creates the agent's socket dir and removes what a
+// previous run (one that crashed) left there.
+func prepareSocketDir(dataDir string) (string, hcl.Diagnostics) {
+	dir := SocketDir(dataDir)
+	if err := host.CleanSocketDir(dir); err != nil {
+		return "", hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot prepare the plugin socket directory", Detail: err.Error()}}
+	}
+	return dir, nil
 }

@@ -34,10 +34,15 @@ func (s *Set) tasks(out sink, rec promise.Recorder, log hclog.Logger) []schedule
 	var tasks []scheduler.Task
 	for _, p := range s.plugins {
 		for _, in := range p.collectors {
-			interval, _ := p.cfg.CollectorTiming(in.Method)
+			interval, timeout := p.cfg.CollectorTiming(in.Method)
 			tasks = append(tasks, scheduler.Task{
 				Name: p.cfg.Name + "/" + in.ID, Interval: interval, Jitter: jitter(interval),
 				Run: func(ctx context.Context) error {
+					// The collector's own timeout ends this call; the
+					// plugin's timeout (the supervisor's) is what declares
+					// the plugin hung and restarts it.
+					ctx, cancel := context.WithTimeout(ctx, timeout)
+					defer cancel()
 					err := p.sup.Collect(ctx, in.ID, a.BatchSize, func(b *metric.Batch) error {
 						return out.Write(p.cfg.Name, b)
 					})
@@ -54,7 +59,9 @@ func (s *Set) tasks(out sink, rec promise.Recorder, log hclog.Logger) []schedule
 				Name: p.cfg.Name + "/" + pi.ID, Interval: interval, Jitter: jitter(interval),
 				Run: func(ctx context.Context) error {
 					start := time.Now()
-					res, err := p.sup.Check(ctx, pi.ID)
+					cctx, cancel := context.WithTimeout(ctx, pi.cfg.Timeout)
+					defer cancel()
+					res, err := p.sup.Check(cctx, pi.ID)
 					r := promise.Result{ID: pi.cfg.ID, Plugin: p.cfg.Name, Start: start, Duration: time.Since(start),
 						Status: res.Status, Message: res.Message, LongOutput: res.LongOutput, Perfdata: res.Perfdata}
 					if err != nil {

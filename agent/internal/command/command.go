@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/pflag"
 )
 
@@ -124,17 +123,4 @@ func newLogger(w io.Writer, level, fmtName string) (hclog.Logger, error) {
 		return nil, fmt.Errorf("--log-format must be text or json, not %q", fmtName)
 	}
 	return hclog.New(&hclog.LoggerOptions{Name: "vigil", Level: lv, Output: w, JSONFormat: fmtName == "json"}), nil
-}
-
-// writeDiagnostics renders diags for a terminal: each starts with the
-// file:line:column of what it is about, then the summary, the source
-// snippet and the detail. (hcl's text writer names the line only.)
-func writeDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics) {
-	tw := hcl.NewDiagnosticTextWriter(w, files, 0, false)
-	for _, d := range diags {
-		if s := d.Subject; s != nil {
-			fmt.Fprintf(w, "%s:%d:%d: ", s.Filename, s.Start.Line, s.Start.Column)
-		}
-		_ = tw.WriteDiagnostic(d)
-	}
 }

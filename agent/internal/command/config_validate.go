@@ -73,7 +73,7 @@ func (c *ConfigValidateCommand) Run(ctx context.Context, args []string) int {
 		}
 		fmt.Fprintln(c.Stdout, string(b))
 	} else {
-		writeDiagnostics(c.Stdout, cfg.Files, diags)
+		agentconfig.WriteDiagnostics(c.Stdout, cfg.Files, diags, false)
 		if !diags.HasErrors() {
 			fmt.Fprintf(c.Stdout, "%s is valid%s.\n", a.file, warningsNote(diags))
 		}

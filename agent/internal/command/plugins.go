@@ -42,7 +42,7 @@ func (c *PluginsCommand) Run(ctx context.Context, args []string) int {
 	}
 	cfg, diags := agentconfig.Load(*cfgPath)
 	if diags.HasErrors() {
-		writeDiagnostics(c.Stderr, cfg.Files, diags)
+		agentconfig.WriteDiagnostics(c.Stderr, cfg.Files, diags, false)
 		return ExitUsage
 	}
 	log, _ := newLogger(c.Stderr, "error", "text")
