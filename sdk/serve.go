@@ -1,8 +1,11 @@
 package sdk
 
 import (
+	"crypto/tls"
 	"fmt"
+	"io"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -43,12 +46,33 @@ func Serve(m Manifest) {
 		VersionedPlugins: map[int]plugin.PluginSet{
 			ProtocolVersion: {wire.PluginName: &wire.GRPCPlugin{Impl: srv}},
 		},
-		GRPCServer: plugin.DefaultGRPCServer,
-		Logger:     log,
+		GRPCServer:  plugin.DefaultGRPCServer,
+		TLSProvider: hostTLS,
+		Logger:      log,
 	})
 	// The host asked us to stop: release what instances hold.
 	srv.closeAll()
 	os.Exit(0)
+}
+
+// hostTLS reads the TLS material the host passes on an inherited file
+// descriptor, when it asked for mutual TLS; nil config means plain.
+func hostTLS() (*tls.Config, error) {
+	fdStr := os.Getenv(wire.TLSFDEnv)
+	if fdStr == "" {
+		return nil, nil
+	}
+	fd, err := strconv.Atoi(fdStr)
+	if err != nil || fd < 3 {
+		return nil, fmt.Errorf("%s=%q is not a file descriptor", wire.TLSFDEnv, fdStr)
+	}
+	f := os.NewFile(uintptr(fd), "vigil-tls")
+	defer f.Close()
+	bundle, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	if err != nil {
+		return nil, fmt.Errorf("reading TLS material from the host: %w", err)
+	}
+	return wire.PluginTLS(bundle)
 }
 
 // watchParent calls gone once getppid no longer returns the parent it

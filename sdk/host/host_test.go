@@ -3,6 +3,7 @@ package host_test
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"io"
 	"os"
@@ -14,10 +15,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/go-hclog"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/vigilmon/vigil/sdk"
 	"github.com/vigilmon/vigil/sdk/host"
 	"github.com/vigilmon/vigil/sdk/metric"
+	pb "github.com/vigilmon/vigil/sdk/proto/vigilv1"
 	"github.com/vigilmon/vigil/sdk/sdktest"
 )
 
@@ -235,5 +240,36 @@ func TestCleanSocketDirRemovesStaleSockets(t *testing.T) {
 	}
 	if d := cmp.Diff([]string{"keep.me"}, names); d != "" {
 		t.Errorf("left (-want +got):\n%s", d)
+	}
+}
+
+// With AutoMTLS the plugin answers only its host: a client without the
+// host's certificate cannot call it, in plain text or over TLS.
+func TestMTLSRefusesOtherClients(t *testing.T) {
+	p := launch(t, host.Config{AutoMTLS: true, SHA256: sum(t, demo(t))})
+	addr := p.Addr()
+	if addr == nil || addr.Network() != "unix" {
+		t.Fatalf("plugin address %v", addr)
+	}
+	dial := func(creds credentials.TransportCredentials) error {
+		conn, err := grpc.NewClient("unix://"+addr.String(), grpc.WithTransportCredentials(creds))
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err = pb.NewPluginClient(conn).GetManifest(ctx, &pb.GetManifestRequest{})
+		return err
+	}
+	if err := dial(insecure.NewCredentials()); err == nil {
+		t.Error("a plain-text client read the manifest of an mTLS plugin")
+	}
+	if err := dial(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})); err == nil {
+		t.Error("a TLS client without the host's certificate read the manifest")
+	}
+	// The host itself still can.
+	if _, err := p.Configure(context.Background(), nil); err != nil {
+		t.Errorf("host call over mTLS: %v", err)
 	}
 }

@@ -98,7 +98,7 @@ func New(cfg Config, log hclog.Logger, outs ...Output) *Pipeline {
 		cfg:        cfg,
 		log:        log,
 		enc:        lineproto.NewEncoder(cfg.Node, cfg.Tags),
-		buf:        getBuf(),
+		buf:        getBuf(0),
 		stop:       make(chan struct{}),
 		tickerDone: make(chan struct{}),
 		cancel:     cancel,
@@ -171,13 +171,15 @@ func (p *Pipeline) cutLocked() {
 		return
 	}
 	p.seq++
+	size := len(p.buf)
 	b := &batch{lp: p.buf, points: p.points, seq: p.seq, pooled: true}
 	b.refs.Store(int32(len(p.workers)) + 1) // +1 for this function
 	for _, w := range p.workers {
 		w.enqueue(b)
 	}
 	b.release()
-	p.buf, p.points = getBuf(), 0
+	// The last batch's size (plus a quarter) predicts the next one's.
+	p.buf, p.points = getBuf(size+size/4), 0
 }
 
 // Flush cuts the current batch and waits until every output has delivered

@@ -28,7 +28,16 @@ func (b *batch) release() {
 // bufPool recycles encode buffers; a batch of 10k points is about 1 MiB.
 var bufPool = sync.Pool{New: func() any { return new([]byte) }}
 
-func getBuf() []byte { return *bufPool.Get().(*[]byte) }
+// getBuf returns an empty buffer with room for at least hint bytes, so a
+// buffer fresh from an empty pool does not grow by doubling through a
+// whole batch.
+func getBuf(hint int) []byte {
+	b := *bufPool.Get().(*[]byte)
+	if cap(b) < hint {
+		b = make([]byte, 0, hint)
+	}
+	return b
+}
 
 // queue holds the batches waiting for one output. It is what a disk spool
 // replaces (see the package doc).
