@@ -38,10 +38,7 @@ func (s *Set) tasks(out sink, rec promise.Recorder, log hclog.Logger) []schedule
 			tasks = append(tasks, scheduler.Task{
 				Name: p.cfg.Name + "/" + in.ID, Interval: interval, Jitter: jitter(interval),
 				Run: func(ctx context.Context) error {
-					// The collector's own timeout ends this call; the
-					// plugin's timeout (the supervisor's) is what declares
-					// the plugin hung and restarts it.
-					ctx, cancel := context.WithTimeout(ctx, timeout)
+					ctx, cancel := callContext(ctx, timeout, p.cfg.Timeout)
 					defer cancel()
 					err := p.sup.Collect(ctx, in.ID, a.BatchSize, func(b *metric.Batch) error {
 						return out.Write(p.cfg.Name, b)
@@ -59,7 +56,7 @@ func (s *Set) tasks(out sink, rec promise.Recorder, log hclog.Logger) []schedule
 				Name: p.cfg.Name + "/" + pi.ID, Interval: interval, Jitter: jitter(interval),
 				Run: func(ctx context.Context) error {
 					start := time.Now()
-					cctx, cancel := context.WithTimeout(ctx, pi.cfg.Timeout)
+					cctx, cancel := callContext(ctx, pi.cfg.Timeout, p.cfg.Timeout)
 					defer cancel()
 					res, err := p.sup.Check(cctx, pi.ID)
 					r := promise.Result{ID: pi.cfg.ID, Plugin: p.cfg.Name, Start: start, Duration: time.Since(start),
@@ -93,6 +90,17 @@ func (s *Set) tasks(out sink, rec promise.Recorder, log hclog.Logger) []schedule
 		})
 	}
 	return tasks
+}
+
+// callContext bounds a call by a method's own timeout when it is shorter
+// than its plugin's: that ends the call alone. The plugin's timeout is
+// the supervisor's, the one that declares the plugin hung and restarts it,
+// so it must not be pre-empted by an equal deadline here.
+func callContext(ctx context.Context, own, plugin time.Duration) (context.Context, context.CancelFunc) {
+	if own > 0 && own < plugin {
+		return context.WithTimeout(ctx, own)
+	}
+	return context.WithCancel(ctx)
 }
 
 func execSpec(ep agentconfig.ExecPromise) execpromise.Spec {
