@@ -52,8 +52,9 @@ bench:
 
 # Idle RSS and CPU of the agent and the first-party plugins (about 80 s).
 bench-idle: build
-	$(GO) run ./test/bench/idle --vigil $(BIN)/vigil \
-		--system-plugin $(BIN)/vigil-plugin-system --process-plugin $(BIN)/vigil-plugin-process --net-plugin $(BIN)/vigil-plugin-net
+	$(GO) run ./test/bench/idle --vigil $(CURDIR)/$(BIN)/vigil \
+		--system-plugin $(CURDIR)/$(BIN)/vigil-plugin-system --process-plugin $(CURDIR)/$(BIN)/vigil-plugin-process \
+		--net-plugin $(CURDIR)/$(BIN)/vigil-plugin-net
 
 proto:
 	$(GO) install $(PROTOC_GEN_GO)
