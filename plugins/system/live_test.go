@@ -81,7 +81,7 @@ func BenchmarkLive(b *testing.B) {
 	}
 	for _, c := range newManifest().Collectors {
 		b.Run(c.Name, func(b *testing.B) {
-			g, err := c.New(c.Schema.WithDefaults(emptyConfig()))
+			g, err := c.New(c.Schema.WithDefaults(sdk.NewConfig(nil)))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilmon/vigil/sdk"
 )
 
 func TestManifestValid(t *testing.T) {
@@ -27,7 +29,7 @@ func TestManifestValid(t *testing.T) {
 // Every collector builds from its schema's defaults alone.
 func TestCollectorsBuildFromDefaults(t *testing.T) {
 	for _, c := range newManifest().Collectors {
-		if _, err := c.New(c.Schema.WithDefaults(emptyConfig())); err != nil {
+		if _, err := c.New(c.Schema.WithDefaults(sdk.NewConfig(nil))); err != nil {
 			t.Errorf("%s: %v", c.Name, err)
 		}
 	}

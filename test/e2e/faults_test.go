@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vigilmon/vigil/test/lptest"
 )
 
 // Bad plugins — one panics on its second call, one hangs, one writes to
@@ -57,7 +59,7 @@ output "file" { path = "points.lp" }
 	f.Write([]byte("tampered"))
 	f.Close()
 
-	cmd := exec.Command(bins["vigil"], "agent", "--config", a.conf, "--log-level", "debug")
+	cmd := exec.Command(bins.Path(t, "vigil"), "agent", "--config", a.conf, "--log-level", "debug")
 	cmd.Dir = a.dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -69,11 +71,11 @@ output "file" { path = "points.lp" }
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		data, _ := os.ReadFile(a.path("points.lp"))
-		pts := parseLPLoose(data)
+		pts := lptest.DecodeLoose(t, data)
 		restarted := anyField(pts, "vigil_plugin", "panicky", "restarts", func(v int64) bool { return v >= 1 })
 		hangKilled := anyField(pts, "vigil_plugin", "hang", "timeouts", func(v int64) bool { return v >= 1 }) &&
 			anyField(pts, "vigil_plugin", "hang", "restarts", func(v int64) bool { return v >= 1 })
-		counter := len(filterLoose(pts, "counter"))
+		counter := len(lptest.Filter(pts, "counter", nil))
 		if restarted && hangKilled && counter >= 30 {
 			break
 		}
@@ -86,14 +88,14 @@ output "file" { path = "points.lp" }
 	}
 	// Healthy points keep coming while the bad ones misbehave: count now,
 	// then again a moment later.
-	before := len(filterLoose(parseLPLoose(mustRead(t, a.path("points.lp"))), "counter"))
+	before := len(lptest.Filter(lptest.DecodeLoose(t, mustRead(t, a.path("points.lp"))), "counter", nil))
 	time.Sleep(1500 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("agent exit after SIGTERM: %v\n%s", err, stderr.String())
 	}
-	pts := parseLPLoose(mustRead(t, a.path("points.lp")))
-	after := len(filterLoose(pts, "counter"))
+	pts := lptest.DecodeLoose(t, mustRead(t, a.path("points.lp")))
+	after := len(lptest.Filter(pts, "counter", nil))
 	if after <= before {
 		t.Errorf("healthy counter plugin stalled: %d points before, %d after", before, after)
 	}

@@ -57,7 +57,7 @@ plugin "counter" {
 }
 output "file" { path = "points.lp" }
 `, "counter")
-	cmd := exec.Command(bins["vigil"], "agent", "--config", a.conf)
+	cmd := exec.Command(bins.Path(t, "vigil"), "agent", "--config", a.conf)
 	cmd.Dir = a.dir
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

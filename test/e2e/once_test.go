@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/vigilmon/vigil/test/influxtest"
+	"github.com/vigilmon/vigil/test/lptest"
 )
 
 const nagios = "/usr/lib/nagios/plugins/"
@@ -113,15 +114,15 @@ output "influxdb" {
 	if err != nil {
 		t.Fatalf("vigil agent --once: %v\n%s", err, out)
 	}
-	pts := parseLP(t, mustRead(t, a.path("points.lp")))
+	pts := lptest.Decode(t, mustRead(t, a.path("points.lp")))
 
 	status := func(id string) int64 {
 		t.Helper()
-		ps := filter(pts, "promise", map[string]string{"promise": id})
+		ps := lptest.Filter(pts, "promise", map[string]string{"promise": id})
 		if len(ps) != 1 {
 			t.Fatalf("promise %s: %d points", id, len(ps))
 		}
-		s, _ := ps[0].fields["status"].(int64)
+		s, _ := ps[0].Fields["status"].(int64)
 		return s
 	}
 	for id, want := range map[string]int64{
@@ -129,8 +130,8 @@ output "influxdb" {
 		"agent-running": 0, "tcp-open": 0, "tcp-closed": 2, "web": 0,
 	} {
 		if got := status(id); got != want {
-			p := filter(pts, "promise", map[string]string{"promise": id})[0]
-			t.Errorf("promise %s: status %d, want %d (message %q)", id, got, want, p.fields["message"])
+			p := lptest.Filter(pts, "promise", map[string]string{"promise": id})[0]
+			t.Errorf("promise %s: status %d, want %d (message %q)", id, got, want, p.Fields["message"])
 		}
 	}
 	// Perfdata became metrics, with units.
@@ -141,23 +142,23 @@ output "influxdb" {
 		if c.unit != "" {
 			tags["unit"] = c.unit
 		}
-		ps := filter(pts, "perfdata", tags)
+		ps := lptest.Filter(pts, "perfdata", tags)
 		if len(ps) != 1 {
 			t.Errorf("perfdata %s/%s (unit %q): %d points", c.promise, c.label, c.unit, len(ps))
 			continue
 		}
-		if _, ok := ps[0].fields["value"].(float64); !ok {
-			t.Errorf("perfdata %s/%s: value %v", c.promise, c.label, ps[0].fields["value"])
+		if _, ok := ps[0].Fields["value"].(float64); !ok {
+			t.Errorf("perfdata %s/%s: value %v", c.promise, c.label, ps[0].Fields["value"])
 		}
 	}
 	// Every point carries node, plugin and the agent's tags.
 	for _, p := range pts {
-		if p.tags["node"] != "e2e" || p.tags["plugin"] == "" || p.tags["site"] != "ci" {
+		if p.Tags["node"] != "e2e" || p.Tags["plugin"] == "" || p.Tags["site"] != "ci" {
 			t.Fatalf("point without node/plugin/site tags: %+v", p)
 		}
 	}
 	for _, m := range []string{"cpu", "mem", "system", "process"} {
-		if len(filter(pts, m, nil)) == 0 {
+		if len(lptest.Filter(pts, m, nil)) == 0 {
 			t.Errorf("no %s points", m)
 		}
 	}
@@ -176,9 +177,9 @@ output "influxdb" {
 	if out, err := a.vigil("agent", "--config", a.conf, "--once"); err != nil {
 		t.Fatalf("second --once: %v\n%s", err, out)
 	}
-	pts = parseLP(t, mustRead(t, a.path("points.lp")))
-	ps := filter(pts, "promise", map[string]string{"promise": "port"})
-	if len(ps) != 2 || ps[1].fields["status"] != int64(2) {
+	pts = lptest.Decode(t, mustRead(t, a.path("points.lp")))
+	ps := lptest.Filter(pts, "promise", map[string]string{"promise": "port"})
+	if len(ps) != 2 || ps[1].Fields["status"] != int64(2) {
 		t.Errorf("port promise after closing: %+v", ps)
 	}
 }

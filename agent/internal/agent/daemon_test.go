@@ -7,6 +7,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/vigilmon/vigil/test/lptest"
+	"github.com/vigilmon/vigil/test/syncbuf"
 )
 
 // daemonConfig is a fast-ticking agent with the counter plugin writing to
@@ -29,7 +32,7 @@ output "file" { path = %q }
 }
 
 func counterPoints(t *testing.T, a *agentDir, file string) int {
-	return len(filter(readPoints(t, a.path(file)), "counter", map[string]string{"plugin": "counter"}))
+	return len(lptest.Filter(lptest.ReadLoose(t, a.path(file)), "counter", map[string]string{"plugin": "counter"}))
 }
 
 // pointsKeepArriving waits until the file has more counter points than now.
@@ -39,7 +42,7 @@ func pointsKeepArriving(t *testing.T, a *agentDir, file, when string) {
 	eventually(t, "receiving counter points "+when, func() bool { return counterPoints(t, a, file) > n })
 }
 
-func logged(t *testing.T, logs *syncBuffer, line string) {
+func logged(t *testing.T, logs *syncbuf.Buffer, line string) {
 	t.Helper()
 	eventually(t, "logging "+line, func() bool { return strings.Contains(logs.String(), line) })
 }
@@ -94,15 +97,15 @@ func TestDaemonReloadSwapsToGoodConfig(t *testing.T) {
 	logged(t, logs, "configuration reloaded")
 	oldSize := fileSize(t, a.path("old.lp"))
 	eventually(t, "receiving 7 points per call in new.lp", func() bool {
-		for _, p := range filter(readPoints(t, a.path("new.lp")), "counter", nil) {
-			if p.fields["value"] == 3.0 { // the 7th point of a call: 6 * 0.5
+		for _, p := range lptest.Filter(lptest.ReadLoose(t, a.path("new.lp")), "counter", nil) {
+			if p.Fields["value"] == 3.0 { // the 7th point of a call: 6 * 0.5
 				return true
 			}
 		}
 		return false
 	})
-	for _, p := range filter(readPoints(t, a.path("old.lp")), "counter", nil) {
-		if v, _ := p.fields["value"].(float64); v > 1.0 {
+	for _, p := range lptest.Filter(lptest.ReadLoose(t, a.path("old.lp")), "counter", nil) {
+		if v, _ := p.Fields["value"].(float64); v > 1.0 {
 			t.Fatalf("old.lp has a point of the new configuration: %+v", p)
 		}
 	}

@@ -1,60 +1,36 @@
 package agent
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/influxdata/line-protocol/v2/lineprotocol"
 
 	"github.com/vigilmon/vigil/agent/internal/discovery"
 	"github.com/vigilmon/vigil/agent/internal/install"
-	"github.com/vigilmon/vigil/hcl/lockfile"
-	"github.com/vigilmon/vigil/sdk/sdktest"
+	"github.com/vigilmon/vigil/test/byhand"
+	"github.com/vigilmon/vigil/test/syncbuf"
+	"github.com/vigilmon/vigil/test/testbin"
 )
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	bins      map[string]string
-)
+// testPlugins are the test plugins the agent runs, built once per test
+// binary.
+var testPlugins = testbin.New(map[string]string{
+	discovery.BinaryName("counter"): "../../../test/plugins/counter",
+	discovery.BinaryName("noisy"):   "../../../test/plugins/noisy",
+	discovery.BinaryName("hang"):    "../../../test/plugins/hang",
+})
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testbin.Main(m, testPlugins) }
 
-// pluginBin returns the test plugin called name (counter, noisy, hang),
-// built once per test binary.
+// pluginBin returns the test plugin called name (counter, noisy, hang).
 func pluginBin(t *testing.T, name string) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vigil-agent-bin")
-		if err != nil {
-			t.Fatal(err)
-		}
-		binDir = dir
-		built := map[string]string{}
-		for _, n := range []string{"counter", "noisy", "hang"} {
-			built[n] = sdktest.BuildTo(t, "../../../test/plugins/"+n, filepath.Join(dir, discovery.BinaryName(n)))
-		}
-		bins = built
-	})
-	p, ok := bins[name]
-	if !ok {
-		t.Fatalf("test plugin %s was not built", name)
-	}
-	return p
+	return testPlugins.Path(t, discovery.BinaryName(name))
 }
 
 // agentDir is a temporary agent directory: agent.hcl with data_dir "data",
@@ -101,129 +77,18 @@ func (a *agentDir) write(config string) {
 // installed: install starts it, and its handshake is broken).
 func (a *agentDir) placeByHand(name, version string) {
 	a.t.Helper()
-	b, err := os.ReadFile(pluginBin(a.t, name))
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	dst := discovery.Path(a.path("data/plugins"), name, version)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		a.t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, b, 0o755); err != nil {
-		a.t.Fatal(err)
-	}
-	sum, err := lockfile.HashFile(dst)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	lock, diags := lockfile.Load(LockPath(a.conf))
-	if diags.HasErrors() {
-		a.t.Fatal(diags.Error())
-	}
-	lock.Set(lockfile.Entry{Name: name, Version: version, Source: lockfile.SourceLocal,
-		Platforms: map[string]lockfile.PlatformHashes{discovery.Platform(): {Binary: sum}}})
-	if err := lock.Save(LockPath(a.conf)); err != nil {
-		a.t.Fatal(err)
-	}
-}
-
-// syncBuffer is a writer safe for the agent's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	byhand.Install(a.t, pluginBin(a.t, name), discovery.Path(a.path("data/plugins"), name, version), LockPath(a.conf), name, version)
 }
 
 // options returns Options for a's config with logs and stderr captured.
-func (a *agentDir) options() (Options, *syncBuffer, *syncBuffer) {
-	logs, stderr := &syncBuffer{}, &syncBuffer{}
+func (a *agentDir) options() (Options, *syncbuf.Buffer, *syncbuf.Buffer) {
+	logs, stderr := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	return Options{
 		ConfigPath: a.conf,
 		Log:        hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Debug}),
-		Stdout:     &syncBuffer{},
+		Stdout:     &syncbuf.Buffer{},
 		Stderr:     stderr,
 	}, logs, stderr
-}
-
-// point is a decoded line-protocol point.
-type point struct {
-	measurement string
-	tags        map[string]string
-	fields      map[string]any
-}
-
-// readPoints decodes the file at path; a missing file has no points, and a
-// last line still being written is ignored.
-func readPoints(t *testing.T, path string) []point {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	data = data[:bytes.LastIndexByte(data, '\n')+1]
-	dec := lineprotocol.NewDecoderWithBytes(data)
-	var pts []point
-	for dec.Next() {
-		m, err := dec.Measurement()
-		if err != nil {
-			t.Fatalf("decoding %s: %v", path, err)
-		}
-		p := point{measurement: string(m), tags: map[string]string{}, fields: map[string]any{}}
-		for {
-			k, v, err := dec.NextTag()
-			if err != nil {
-				t.Fatalf("decoding %s: %v", path, err)
-			}
-			if k == nil {
-				break
-			}
-			p.tags[string(k)] = string(v)
-		}
-		for {
-			k, v, err := dec.NextField()
-			if err != nil {
-				t.Fatalf("decoding %s: %v", path, err)
-			}
-			if k == nil {
-				break
-			}
-			p.fields[string(k)] = v.Interface()
-		}
-		pts = append(pts, p)
-	}
-	return pts
-}
-
-// filter keeps the points of measurement that have all of tags.
-func filter(pts []point, measurement string, tags map[string]string) []point {
-	var out []point
-next:
-	for _, p := range pts {
-		if p.measurement != measurement {
-			continue
-		}
-		for k, v := range tags {
-			if p.tags[k] != v {
-				continue next
-			}
-		}
-		out = append(out, p)
-	}
-	return out
 }
 
 // eventually polls cond every 20ms, failing the test after 10s.

@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilmon/vigil/test/lptest"
+	"github.com/vigilmon/vigil/test/syncbuf"
 )
 
 // Points from a plugin and from an executable promise reach the file
@@ -31,10 +34,10 @@ output "file" { path = "points.lp" }
 	if err := Once(context.Background(), opts, false); err != nil {
 		t.Fatalf("Once: %v\nstderr:\n%s\nlogs:\n%s", err, stderr, logs)
 	}
-	pts := readPoints(t, a.path("points.lp"))
+	pts := lptest.ReadLoose(t, a.path("points.lp"))
 	var seqs []any
-	for _, p := range filter(pts, "counter", map[string]string{"plugin": "counter"}) {
-		seqs = append(seqs, p.fields["seq"])
+	for _, p := range lptest.Filter(pts, "counter", map[string]string{"plugin": "counter"}) {
+		seqs = append(seqs, p.Fields["seq"])
 	}
 	if d := cmp.Diff([]any{1.0, 2.0, 3.0, 4.0}, seqs); d != "" {
 		t.Errorf("counter points (-want +got):\n%s", d)
@@ -45,20 +48,20 @@ output "file" { path = "points.lp" }
 		Plugin  string
 	}
 	var got []promisePoint
-	for _, p := range filter(pts, "promise", map[string]string{"promise": "shell"}) {
-		got = append(got, promisePoint{p.fields["status"], p.fields["message"], p.tags["plugin"]})
+	for _, p := range lptest.Filter(pts, "promise", map[string]string{"promise": "shell"}) {
+		got = append(got, promisePoint{p.Fields["status"], p.Fields["message"], p.Tags["plugin"]})
 	}
 	if d := cmp.Diff([]promisePoint{{int64(1), "WARNING - almost", "exec"}}, got); d != "" {
 		t.Errorf("promise points (-want +got):\n%s", d)
 	}
-	if pd := filter(pts, "perfdata", map[string]string{"promise": "shell", "label": "load"}); len(pd) != 1 || pd[0].fields["value"] != 7.0 {
+	if pd := lptest.Filter(pts, "perfdata", map[string]string{"promise": "shell", "label": "load"}); len(pd) != 1 || pd[0].Fields["value"] != 7.0 {
 		t.Errorf("perfdata points: %+v", pd)
 	}
-	if up := filter(pts, "vigil_plugin", map[string]string{"plugin": "counter"}); len(up) != 1 || up[0].fields["up"] != int64(1) {
+	if up := lptest.Filter(pts, "vigil_plugin", map[string]string{"plugin": "counter"}); len(up) != 1 || up[0].Fields["up"] != int64(1) {
 		t.Errorf("internal vigil_plugin points: %+v", up)
 	}
 	for _, p := range pts {
-		if p.tags["node"] != "n1" || p.tags["site"] != "test" || p.tags["plugin"] == "" {
+		if p.Tags["node"] != "n1" || p.Tags["site"] != "test" || p.Tags["plugin"] == "" {
 			t.Errorf("point without node, site or plugin tag: %+v", p)
 		}
 	}
@@ -97,11 +100,11 @@ output "file" { path = "points.lp" }
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
 	}
-	pts := readPoints(t, a.path("points.lp"))
-	if n := len(filter(pts, "counter", nil)); n != 3 {
+	pts := lptest.ReadLoose(t, a.path("points.lp"))
+	if n := len(lptest.Filter(pts, "counter", nil)); n != 3 {
 		t.Errorf("%d counter points, want 3", n)
 	}
-	if up := filter(pts, "vigil_plugin", map[string]string{"plugin": "noisy"}); len(up) != 1 || up[0].fields["up"] != int64(0) {
+	if up := lptest.Filter(pts, "vigil_plugin", map[string]string{"plugin": "noisy"}); len(up) != 1 || up[0].Fields["up"] != int64(0) {
 		t.Errorf("noisy's vigil_plugin points: %+v", up)
 	}
 }
@@ -133,7 +136,7 @@ output "file" { path = "points.lp" }
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
 	}
-	if n := len(filter(readPoints(t, a.path("points.lp")), "counter", nil)); n != 0 {
+	if n := len(lptest.Filter(lptest.ReadLoose(t, a.path("points.lp")), "counter", nil)); n != 0 {
 		t.Errorf("%d counter points from a plugin whose config is wrong", n)
 	}
 }
@@ -162,7 +165,7 @@ plugin "counter" {
 output "file" { path = "points.lp" }
 `, "counter")
 	opts, _, _ := a.options()
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	opts.Stdout = out
 	if err := Once(context.Background(), opts, true); err != nil {
 		t.Fatal(err)
@@ -173,7 +176,7 @@ output "file" { path = "points.lp" }
 	if strings.Contains(out.String(), "vigil_plugin") {
 		t.Errorf("--test printed internal metrics:\n%s", out)
 	}
-	if pts := readPoints(t, a.path("points.lp")); len(pts) != 0 {
+	if pts := lptest.ReadLoose(t, a.path("points.lp")); len(pts) != 0 {
 		t.Errorf("--test wrote %d points to the file output", len(pts))
 	}
 }
@@ -200,8 +203,8 @@ output "file" { path = "points.lp" }
 	if err == nil || !strings.Contains(err.Error(), "hang/collector.stuck") {
 		t.Fatalf("Once: %v, want the stuck collector's failure", err)
 	}
-	pts := filter(readPoints(t, a.path("points.lp")), "vigil_plugin", map[string]string{"plugin": "hang"})
-	if len(pts) != 1 || pts[0].fields["call_errors"] != int64(1) || pts[0].fields["timeouts"] != int64(0) {
+	pts := lptest.Filter(lptest.ReadLoose(t, a.path("points.lp")), "vigil_plugin", map[string]string{"plugin": "hang"})
+	if len(pts) != 1 || pts[0].Fields["call_errors"] != int64(1) || pts[0].Fields["timeouts"] != int64(0) {
 		t.Errorf("hang's health: %+v, want one call error and no hang timeout", pts)
 	}
 }

@@ -5,43 +5,22 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/vigilmon/vigil/agent/internal/discovery"
-	"github.com/vigilmon/vigil/hcl/lockfile"
-	"github.com/vigilmon/vigil/sdk/sdktest"
+	"github.com/vigilmon/vigil/test/byhand"
+	"github.com/vigilmon/vigil/test/testbin"
 )
 
-var (
-	buildOnce  sync.Once
-	counterBin string
-	binDir     string
-)
+// testPlugins holds the counter test plugin, built once per test binary.
+var testPlugins = testbin.New(map[string]string{"vigil-plugin-counter": "../../../test/plugins/counter"})
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testbin.Main(m, testPlugins) }
 
-// counter is the counter test plugin, built once per test binary.
+// counter is the counter test plugin.
 func counter(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vigil-command-bin")
-		if err != nil {
-			t.Fatal(err)
-		}
-		binDir = dir
-		counterBin = sdktest.BuildTo(t, "../../../test/plugins/counter", filepath.Join(dir, "vigil-plugin-counter"))
-	})
-	if counterBin == "" {
-		t.Fatal("the counter test plugin was not built")
-	}
-	return counterBin
+	return testPlugins.Path(t, "vigil-plugin-counter")
 }
 
 // result is what a command run printed and returned.
@@ -73,34 +52,14 @@ func agentDir(t *testing.T, body string) (dir, conf string) {
 // lock file. Nothing is executed.
 func place(t *testing.T, dir, src, name, version string, lock bool, hash string) string {
 	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dst := discovery.Path(filepath.Join(dir, "data", "plugins"), name, version)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	byhand.Copy(t, src, dst)
 	if !lock {
 		return dst
 	}
 	if hash == "" {
-		if hash, err = lockfile.HashFile(dst); err != nil {
-			t.Fatal(err)
-		}
+		hash = byhand.Hash(t, dst)
 	}
-	lockPath := filepath.Join(dir, "vigil.lock.hcl")
-	l, diags := lockfile.Load(lockPath)
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
-	l.Set(lockfile.Entry{Name: name, Version: version, Source: lockfile.SourceLocal,
-		Platforms: map[string]lockfile.PlatformHashes{discovery.Platform(): {Binary: hash}}})
-	if err := l.Save(lockPath); err != nil {
-		t.Fatal(err)
-	}
+	byhand.Lock(t, filepath.Join(dir, "vigil.lock.hcl"), name, version, hash)
 	return dst
 }

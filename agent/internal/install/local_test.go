@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -15,37 +14,17 @@ import (
 
 	"github.com/vigilmon/vigil/agent/internal/discovery"
 	"github.com/vigilmon/vigil/hcl/lockfile"
-	"github.com/vigilmon/vigil/sdk/sdktest"
+	"github.com/vigilmon/vigil/test/testbin"
 )
 
-var (
-	buildOnce  sync.Once
-	counterBin string
-	binDir     string
-)
+// testPlugins holds the counter test plugin, built once per test binary.
+var testPlugins = testbin.New(map[string]string{"vigil-plugin-counter": "../../../test/plugins/counter"})
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testbin.Main(m, testPlugins) }
 
 func counter(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vigil-install-bin")
-		if err != nil {
-			t.Fatal(err)
-		}
-		binDir = dir
-		counterBin = sdktest.BuildTo(t, "../../../test/plugins/counter", filepath.Join(dir, "vigil-plugin-counter"))
-	})
-	if counterBin == "" {
-		t.Fatal("the counter test plugin was not built")
-	}
-	return counterBin
+	return testPlugins.Path(t, "vigil-plugin-counter")
 }
 
 func lockEntries(t *testing.T, path string) map[string]lockfile.Entry {

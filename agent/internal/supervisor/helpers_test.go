@@ -1,13 +1,11 @@
 package supervisor
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,44 +14,24 @@ import (
 
 	"github.com/vigilmon/vigil/sdk/host"
 	"github.com/vigilmon/vigil/sdk/metric"
-	"github.com/vigilmon/vigil/sdk/sdktest"
+	"github.com/vigilmon/vigil/test/syncbuf"
+	"github.com/vigilmon/vigil/test/testbin"
 )
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	bins      map[string]string
-)
+// testPlugins are the test plugins supervised here, built once per test
+// binary.
+var testPlugins = testbin.New(map[string]string{
+	"vigil-plugin-counter": "../../../test/plugins/counter",
+	"vigil-plugin-panicky": "../../../test/plugins/panicky",
+	"vigil-plugin-hang":    "../../../test/plugins/hang",
+})
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testbin.Main(m, testPlugins) }
 
-// pluginBin returns the test plugin called name (counter, panicky, hang),
-// built once per test binary.
+// pluginBin returns the test plugin called name (counter, panicky, hang).
 func pluginBin(t *testing.T, name string) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vigil-supervisor-bin")
-		if err != nil {
-			t.Fatal(err)
-		}
-		binDir = dir
-		built := map[string]string{}
-		for _, n := range []string{"counter", "panicky", "hang"} {
-			built[n] = sdktest.BuildTo(t, "../../../test/plugins/"+n, filepath.Join(dir, "vigil-plugin-"+n))
-		}
-		bins = built
-	})
-	p, ok := bins[name]
-	if !ok {
-		t.Fatalf("test plugin %s was not built", name)
-	}
-	return p
+	return testPlugins.Path(t, "vigil-plugin-"+name)
 }
 
 func fileSum(t *testing.T, path string) []byte {
@@ -114,27 +92,9 @@ func noFile(t *testing.T, path, why string) {
 	}
 }
 
-// syncBuffer is a log destination safe for the supervisor's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // newSup returns a supervisor of the test plugin name with short backoffs;
 // mod adjusts the spec. The supervisor is stopped when the test ends.
-func newSup(t *testing.T, name string, mod func(*Spec)) (*Supervisor, *syncBuffer) {
+func newSup(t *testing.T, name string, mod func(*Spec)) (*Supervisor, *syncbuf.Buffer) {
 	t.Helper()
 	path := pluginBin(t, name)
 	spec := Spec{
@@ -145,7 +105,7 @@ func newSup(t *testing.T, name string, mod func(*Spec)) (*Supervisor, *syncBuffe
 	if mod != nil {
 		mod(&spec)
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	s := New(spec, hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Debug}))
 	t.Cleanup(s.Stop)
 	return s, logs
