@@ -1,0 +1,60 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vigilmon/vigil/registry/internal/store"
+	"github.com/vigilmon/vigil/registry/internal/store/sqlite"
+	"github.com/vigilmon/vigil/registry/internal/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) (store.Store, func() (store.Store, error)) {
+		path := filepath.Join(t.TempDir(), "registry.db")
+		reopen := func() (store.Store, error) { return sqlite.Open(context.Background(), path) }
+		s, err := reopen()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s, reopen
+	})
+}
+
+// TestOpen checks what the conformance suite cannot see: the pragmas, and
+// that a database migrated by a newer registry is refused, not corrupted.
+func TestOpen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "registry.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var mode string
+	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q (%v), want wal", mode, err)
+	}
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("schema_migrations has %d rows (%v), want 1", n, err)
+	}
+	if _, err := db.Exec(`INSERT INTO schema_migrations (version, name, applied) VALUES (9999, '9999_future.sql', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := sqlite.Open(ctx, path); err == nil || !strings.Contains(err.Error(), "newer version") {
+		if s != nil {
+			s.Close()
+		}
+		t.Errorf("Open of a database from a newer registry: %v, want a refusal", err)
+	}
+}

@@ -1,0 +1,187 @@
+package store
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Errors a caller branches on. Backends wrap them, so test with errors.Is.
+var (
+	// ErrNotFound: the publisher, plugin, release or credential asked for
+	// does not exist, a row being created refers to one that does not
+	// (a plugin's owner, a release's plugin), or a credential is revoked.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a unique name or key is taken (publisher name, plugin
+	// name, signing key id, credential hash, plugin and version), or a
+	// release changed state while a transition was being recorded.
+	ErrConflict = errors.New("already exists")
+	// ErrInvalidTransition: the release state machine forbids the change.
+	ErrInvalidTransition = errors.New("invalid release state transition")
+	// ErrInvalid: the input itself is wrong (empty name, bad semver, unknown
+	// role or state, malformed JSON, wrong key size).
+	ErrInvalid = errors.New("invalid input")
+)
+
+// Publisher is a person or organisation that owns plugins.
+type Publisher struct {
+	ID      int64
+	Name    string
+	Keys    []SigningKey // oldest first
+	Created time.Time
+}
+
+// SigningKey is an ed25519 public key a publisher signs SHA256SUMS with.
+// Its ID is unique across the registry.
+type SigningKey struct {
+	ID        string
+	PublicKey ed25519.PublicKey
+	Created   time.Time
+}
+
+// Plugin is a registered plugin name and its owner.
+type Plugin struct {
+	Name        string
+	Owner       int64 // publisher id
+	Description string
+	SourceURL   string
+	Created     time.Time
+}
+
+// Role is what a credential may do; the scope fields of Credential say on what.
+type Role string
+
+// The roles.
+const (
+	RoleAdmin     Role = "admin"     // everything; no scope
+	RolePublisher Role = "publisher" // its own plugins; scope Publisher
+	RolePlugin    Role = "plugin"    // publishes releases of one plugin; scope Plugin
+	RoleAgent     Role = "agent"     // downloads (later: ingest); scope Node, optional
+)
+
+// Credential is a stored token: only the SHA-256 of its secret is kept.
+type Credential struct {
+	ID        int64
+	Role      Role
+	Hash      Hash
+	Publisher int64  // RolePublisher
+	Plugin    string // RolePlugin
+	Node      string // RoleAgent (may be empty)
+	Created   time.Time
+	Revoked   *time.Time
+}
+
+// Release is one version of a plugin.
+type Release struct {
+	Plugin    string
+	Version   string // semver, without a leading "v"
+	State     State
+	Manifest  json.RawMessage
+	Artifacts []Artifact // ordered by OS, Arch
+	Signature *Signature
+	Created   time.Time
+}
+
+// Artifact is a release's archive for one platform.
+type Artifact struct {
+	OS, Arch string
+	Path     string // relative to the registry's artifact directory
+	SHA256   string // lowercase hex
+	Size     int64
+}
+
+// Signature is the publisher's ed25519 signature over SHA256SUMS.
+type Signature struct {
+	SHA256Sums []byte
+	Signature  []byte
+	KeyID      string
+}
+
+// NewRelease is what a publish stores, all at once, in state Pending.
+type NewRelease struct {
+	Plugin, Version string
+	Manifest        json.RawMessage
+	Artifacts       []Artifact
+	Signature       *Signature
+	Actor           string // recorded as the actor of the creation ("" → pending)
+}
+
+// ReleaseQuery filters ListReleases; zero fields match everything.
+type ReleaseQuery struct {
+	Plugin string
+	States []State
+}
+
+// TransitionRecord is one recorded state change. The creation of a
+// release is recorded with From == "".
+type TransitionRecord struct {
+	From, To State
+	Actor    string
+	Reason   string
+	At       time.Time
+}
+
+// Evaluation is one evaluation run's report.
+type Evaluation struct {
+	Report   json.RawMessage
+	Started  time.Time
+	Finished time.Time
+}
+
+// Publishers manages publishers and their signing keys.
+type Publishers interface {
+	CreatePublisher(ctx context.Context, name string) (Publisher, error)
+	Publisher(ctx context.Context, id int64) (Publisher, error)
+	ListPublishers(ctx context.Context) ([]Publisher, error)
+	AddSigningKey(ctx context.Context, publisher int64, id string, key ed25519.PublicKey) (SigningKey, error)
+}
+
+// Plugins manages plugin registrations.
+type Plugins interface {
+	CreatePlugin(ctx context.Context, p Plugin) (Plugin, error)
+	Plugin(ctx context.Context, name string) (Plugin, error)
+	// ListPlugins lists all plugins, or those of one publisher if owner != 0.
+	ListPlugins(ctx context.Context, owner int64) ([]Plugin, error)
+}
+
+// Credentials manages tokens.
+type Credentials interface {
+	CreateCredential(ctx context.Context, c Credential) (Credential, error)
+	// CredentialByHash returns the active credential with this hash;
+	// ErrNotFound if there is none or it is revoked.
+	CredentialByHash(ctx context.Context, h Hash) (Credential, error)
+	RevokeCredential(ctx context.Context, id int64) error
+	ListCredentials(ctx context.Context) ([]Credential, error)
+}
+
+// Releases manages releases and their lifecycle.
+type Releases interface {
+	CreateRelease(ctx context.Context, r NewRelease) (Release, error)
+	Release(ctx context.Context, plugin, version string) (Release, error)
+	ListReleases(ctx context.Context, q ReleaseQuery) ([]Release, error)
+	// TransitionRelease moves a release to state to if Transition allows
+	// it from the current state, re-read in the same transaction that
+	// records the change, so of two racing transitions only one wins.
+	TransitionRelease(ctx context.Context, plugin, version string, to State, actor, reason string) (Release, error)
+	History(ctx context.Context, plugin, version string) ([]TransitionRecord, error)
+}
+
+// Evaluations stores evaluation reports.
+type Evaluations interface {
+	AddEvaluation(ctx context.Context, plugin, version string, e Evaluation) error
+	// Evaluations returns a release's reports, oldest first.
+	Evaluations(ctx context.Context, plugin, version string) ([]Evaluation, error)
+}
+
+// Store is everything a backend provides; consumers take the small
+// interfaces above.
+type Store interface {
+	Publishers
+	Plugins
+	Credentials
+	Releases
+	Evaluations
+	Close() error
+}
