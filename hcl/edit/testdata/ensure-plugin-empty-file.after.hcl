@@ -1,0 +1,5 @@
+# only a comment
+
+plugin "system" {
+  version = "1.0.0"
+}

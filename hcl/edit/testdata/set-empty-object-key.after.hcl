@@ -1,0 +1,6 @@
+agent { interval = "10s" }
+plugin "system" {
+	version = "1.2.0"   # tab-indented
+	config = { path = "/" }
+}
+output "stdout" {}

@@ -1,0 +1,5 @@
+# only a comment
+
+agent {
+  interval = "30s"
+}

@@ -1,0 +1,9 @@
+agent {
+  interval = "10s"
+  jitter = "1s"
+}
+plugin "system" {
+	version = "1.2.0"   # tab-indented
+	config = {}
+}
+output "stdout" {}
