@@ -45,7 +45,12 @@ func Commands(m Meta) map[string]Command {
 	return map[string]Command{
 		"agent":           &AgentCommand{Meta: m},
 		"config validate": &ConfigValidateCommand{Meta: m},
+		"config get":      &ConfigGetCommand{Meta: m},
+		"config set":      &ConfigSetCommand{Meta: m},
+		"config unset":    &ConfigUnsetCommand{Meta: m},
 		"plugins":         &PluginsCommand{Meta: m},
+		"plugin keygen":   &PluginKeygenCommand{Meta: m},
+		"plugin package":  &PluginPackageCommand{Meta: m},
 		"install":         &InstallCommand{Meta: m},
 		"version":         &VersionCommand{Meta: m},
 	}
