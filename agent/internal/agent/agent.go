@@ -168,6 +168,10 @@ func Daemon(ctx context.Context, opts Options, sigs <-chan os.Signal) error {
 		// Plugins that failed are reported and left out; the rest run.
 		opts.Log.Error("some plugins are not running; fix the configuration and send SIGHUP", "plugins", strings.Join(set.failed, ","))
 	}
+	if err := writePIDFile(cfg.Agent.DataDir); err != nil {
+		opts.Log.Warn("cannot write the pid file; `vigil install` will not be able to signal a reload", "error", err)
+	}
+	defer removePIDFile(cfg.Agent.DataDir)
 	r := start(set, pipe, opts.Log)
 	opts.Log.Info("agent started", "node", cfg.Agent.Node, "plugins", len(set.plugins), "promises", len(cfg.Promises))
 	for {
