@@ -1,0 +1,5 @@
+data_dir = "data"
+
+storage "sqlite" {
+  path = "/srv/catalog.db"
+}
