@@ -133,7 +133,11 @@ func WriteArchive(ctx context.Context, w io.Writer, a Archive) error {
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].name < entries[j].name })
 
-	zw, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
+	// Level 1: plugin archives are mostly Go binaries, which deflate at
+	// level 1 about four times faster than at the default for archives
+	// some 10% larger; packaging and the tests that build archives are
+	// bounded by this.
+	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
 	if err != nil {
 		return fmt.Errorf("writing archive: %w", err)
 	}

@@ -51,7 +51,13 @@ func Commands(m Meta) map[string]Command {
 		"plugins":         &PluginsCommand{Meta: m},
 		"plugin keygen":   &PluginKeygenCommand{Meta: m},
 		"plugin package":  &PluginPackageCommand{Meta: m},
+		"plugin new":      &PluginNewCommand{Meta: m},
+		"plugin register": &PluginRegisterCommand{Meta: m},
+		"plugin publish":  &PluginPublishCommand{Meta: m},
 		"install":         &InstallCommand{Meta: m},
+		"uninstall":       &UninstallCommand{Meta: m},
+		"upgrade":         &UpgradeCommand{Meta: m},
+		"search":          &SearchCommand{Meta: m},
 		"version":         &VersionCommand{Meta: m},
 	}
 }

@@ -3,11 +3,21 @@ package command
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/pflag"
 
 	"github.com/vigilmon/vigil/agent/internal/agent"
 	"github.com/vigilmon/vigil/agent/internal/install"
+	"github.com/vigilmon/vigil/agent/internal/registryclient"
 	"github.com/vigilmon/vigil/hcl/agentconfig"
+	"github.com/vigilmon/vigil/hcl/edit"
 )
 
 // InstallCommand installs plugins.
@@ -18,44 +28,95 @@ func (c *InstallCommand) Synopsis() string { return "Install plugins into the pl
 
 // Help implements Command.
 func (c *InstallCommand) Help() string {
-	return `Usage: vigil install --from-file BINARY [--from-file BINARY ...] [--config FILE] [--format human|json]
+	return `Usage: vigil install <plugin> [<version or constraint>] [options]
+       vigil install --from-file BINARY [--from-file BINARY ...] [options]
 
-  Installs plugin binaries from local files: each is started once to read
-  its name and version, copied to <plugin_dir>/<name>/<version>/, and its
-  sha256 recorded in vigil.lock.hcl beside the configuration (source
-  "local"). The agent then runs only that exact binary.
+  Installs a plugin from the registry: the newest approved version that
+  matches the constraint ("1.2.3", ">= 1.2, < 2.0", "~> 1.2", "!= 1.2.4",
+  comma-separated) is downloaded for this platform, its SHA256SUMS
+  signature checked against the registry block's signing_keys (or, without
+  them, the key the lock file recorded on first install), its sha256
+  checked, unpacked, started once to confirm its name and version, and
+  placed in <plugin_dir>/<name>/<version>/. vigil.lock.hcl records the
+  version, constraint, source, key and hashes; agent.hcl gets a plugin
+  block (or its version updated), shown as a diff. A running agent is told
+  to reload.
+
+  With --from-file, installs local plugin binaries instead (source
+  "local"), without editing agent.hcl.
 
 Options:
-  --from-file BINARY   a plugin executable (repeatable)
   --config FILE        agent configuration (default /etc/vigil/agent.hcl)
+  --registry URL       registry (default: the registry block's url)
+  --token T            agent token (default: the registry block's token)
+  --upgrade            move to the newest version within the constraint
+                       the lock file recorded
+  --from-file BINARY   a plugin executable (repeatable)
   --format F           human or json`
+}
+
+// registryArgs are the flags of the commands that talk to the registry.
+type registryArgs struct {
+	config, registry, token, format string
+}
+
+func (a *registryArgs) flags(name string, stderr io.Writer) *pflag.FlagSet {
+	fs := newFlags(name, stderr)
+	fs.StringVar(&a.config, "config", "/etc/vigil/agent.hcl", "agent configuration file")
+	fs.StringVar(&a.registry, "registry", "", "registry URL")
+	fs.StringVar(&a.token, "token", "", "agent token")
+	fs.StringVar(&a.format, "format", "human", "output format")
+	return fs
 }
 
 // Run implements Command.
 func (c *InstallCommand) Run(ctx context.Context, args []string) int {
-	fs := newFlags("install", c.Stderr)
+	var a registryArgs
+	fs := a.flags("install", c.Stderr)
 	files := fs.StringArray("from-file", nil, "plugin binary to install")
-	cfgPath := fs.String("config", "/etc/vigil/agent.hcl", "agent configuration file")
-	f := fs.String("format", "human", "output format")
+	upgrade := fs.Bool("upgrade", false, "upgrade within the recorded constraint")
 	if err := fs.Parse(args); err != nil {
 		return ExitUsage
 	}
-	if err := format(*f).valid(); err != nil {
+	if err := format(a.format).valid(); err != nil {
 		fmt.Fprintf(c.Stderr, "vigil install: %v\n", err)
 		return ExitUsage
 	}
-	if len(*files) == 0 || fs.NArg() > 0 {
-		fmt.Fprintln(c.Stderr, "vigil install: give plugin binaries with --from-file (installing from a registry is not available yet)")
+	if len(*files) > 0 {
+		if fs.NArg() > 0 {
+			fmt.Fprintln(c.Stderr, "vigil install: give either a plugin name or --from-file, not both")
+			return ExitUsage
+		}
+		return c.fromFiles(ctx, a, *files)
+	}
+	if fs.NArg() < 1 || fs.NArg() > 2 {
+		fmt.Fprintln(c.Stderr, "vigil install: give a plugin name and optionally a version or constraint, or give plugin binaries with --from-file")
 		return ExitUsage
 	}
-	cfg, diags := agentconfig.Load(*cfgPath)
+	constraint := ""
+	if fs.NArg() == 2 {
+		constraint = fs.Arg(1)
+		if _, err := install.ParseConstraints(constraint); err != nil {
+			fmt.Fprintf(c.Stderr, "vigil install: %v\n", err)
+			return ExitUsage
+		}
+	}
+	s, code := openSession(c.Meta, "install", a)
+	if s == nil {
+		return code
+	}
+	return s.install(ctx, []install.Request{s.request(fs.Arg(0), constraint, *upgrade)})
+}
+
+func (c *InstallCommand) fromFiles(ctx context.Context, a registryArgs, files []string) int {
+	cfg, diags := agentconfig.Load(a.config)
 	if diags.HasErrors() {
 		agentconfig.WriteDiagnostics(c.Stderr, cfg.Files, diags, false)
 		return ExitUsage
 	}
 	log, _ := newLogger(c.Stderr, "warn", "text")
-	done, err := install.LocalFiles(ctx, cfg.Agent.PluginDir, agent.LockPath(*cfgPath), *files, log)
-	if *f == "json" {
+	done, err := install.LocalFiles(ctx, cfg.Agent.PluginDir, agent.LockPath(a.config), files, log)
+	if a.format == "json" {
 		if done == nil {
 			done = []install.Installed{} // [] rather than null
 		}
@@ -71,6 +132,199 @@ func (c *InstallCommand) Run(ctx context.Context, args []string) int {
 		return ExitFailure
 	}
 	return ExitOK
+}
+
+// session is one registry command's configuration and client.
+type session struct {
+	Meta
+	name   string // the command, for messages
+	args   registryArgs
+	cfg    *agentconfig.Config
+	client *registryclient.Client // nil for commands that need no registry
+	keys   []string
+	bar    *progressBar // nil when stderr is not a terminal
+}
+
+// openSession loads the configuration and builds the registry client from
+// the flags or the registry block; a nil session comes with an exit code.
+func openSession(m Meta, name string, a registryArgs) (*session, int) {
+	cfg, diags := agentconfig.Load(a.config)
+	if diags.HasErrors() {
+		agentconfig.WriteDiagnostics(m.Stderr, cfg.Files, diags, false)
+		return nil, ExitUsage
+	}
+	s := &session{Meta: m, name: name, args: a, cfg: cfg}
+	url, token := a.registry, a.token
+	if cfg.Registry != nil {
+		if url == "" {
+			url = cfg.Registry.URL
+		}
+		if token == "" {
+			token = cfg.Registry.Token
+		}
+		s.keys = cfg.Registry.SigningKeys
+	}
+	if url == "" {
+		fmt.Fprintf(m.Stderr, "vigil %s: no registry configured: add a registry block with a url to %s, or give --registry URL (or give plugin binaries with --from-file)\n", name, a.config)
+		return nil, ExitUsage
+	}
+	client, err := registryclient.New(url, token, nil)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "vigil %s: %v\n", name, err)
+		return nil, ExitUsage
+	}
+	s.client = client
+	s.bar = newProgressBar(m.Stderr)
+	return s, ExitOK
+}
+
+func (s *session) request(name, constraint string, upgrade bool) install.Request {
+	log, _ := newLogger(s.Stderr, "warn", "text")
+	var progress func(file string, done, total int64)
+	if s.bar != nil {
+		progress = s.bar.update
+	}
+	return install.Request{
+		Name: name, Constraints: constraint, Upgrade: upgrade, Source: s.client.URL(), TrustedKeys: s.keys,
+		PluginDir: s.cfg.Agent.PluginDir, LockPath: agent.LockPath(s.args.config),
+		Progress: progress, Log: log,
+	}
+}
+
+// installOutcome is the JSON view of one plugin installed.
+type installOutcome struct {
+	install.Result
+	Error string `json:"error,omitempty"`
+}
+
+// install runs each request, then edits agent.hcl for those that changed,
+// prints what happened and tells a running agent to reload.
+func (s *session) install(ctx context.Context, reqs []install.Request) int {
+	var outcomes []installOutcome
+	var changed []install.Result
+	failed := false
+	for _, req := range reqs {
+		res, err := install.FromRegistry(ctx, s.client, req)
+		s.bar.done()
+		if err != nil {
+			failed = true
+			outcomes = append(outcomes, installOutcome{Result: install.Result{Installed: install.Installed{Name: req.Name}}, Error: err.Error()})
+			fmt.Fprintf(s.Stderr, "vigil %s: %s: %v\n", s.name, req.Name, err)
+			if errors.Is(err, install.ErrInterrupted) {
+				break
+			}
+			continue
+		}
+		outcomes = append(outcomes, installOutcome{Result: res})
+		if !res.Unchanged {
+			changed = append(changed, res)
+		}
+		if s.args.format == "human" {
+			s.describe(res)
+		}
+	}
+	diff, err := s.editConfig(func(d *edit.Document) error {
+		for _, res := range outcomes {
+			if res.Error == "" {
+				if err := d.EnsurePlugin(res.Name, res.Version, nil, nil); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		failed = true
+	}
+	reloaded := ""
+	if len(changed) > 0 || diff != "" {
+		reloaded = s.reload()
+	}
+	if s.args.format == "json" {
+		if outcomes == nil {
+			outcomes = []installOutcome{}
+		}
+		b, _ := json.MarshalIndent(map[string]any{"plugins": outcomes, "diff": diff, "reload": reloaded, "error": errString(err)}, "", "  ")
+		fmt.Fprintln(s.Stdout, string(b))
+	} else if reloaded != "" {
+		fmt.Fprintln(s.Stdout, reloaded)
+	}
+	if failed {
+		return ExitFailure
+	}
+	return ExitOK
+}
+
+func (s *session) describe(res install.Result) {
+	w := s.Stdout
+	switch {
+	case res.Unchanged:
+		fmt.Fprintf(w, "%s %s is already installed (%s).\n", res.Name, res.Version, res.Path)
+		return
+	case res.Previous != "" && res.Previous != res.Version:
+		fmt.Fprintf(w, "Upgraded %s %s → %s from %s (%s) to %s\n", res.Name, res.Previous, res.Version, s.client.URL(), res.SHA256, res.Path)
+	default:
+		fmt.Fprintf(w, "Installed %s %s from %s (%s) to %s\n", res.Name, res.Version, s.client.URL(), res.SHA256, res.Path)
+	}
+	if res.KeyRecorded {
+		fmt.Fprintf(w, "Trusted signing key %s on first use; recorded in %s.\n", res.SigningKey, filepath.Base(agent.LockPath(s.args.config)))
+	}
+}
+
+// editConfig applies op to agent.hcl, saves it and prints the diff
+// (human format); it returns the diff.
+func (s *session) editConfig(op func(*edit.Document) error) (string, error) {
+	path := s.args.config
+	src, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(s.Stderr, "vigil %s: %v\n", s.name, err)
+		return "", err
+	}
+	doc, diags := edit.Parse(src, path)
+	if diags.HasErrors() {
+		fmt.Fprintf(s.Stderr, "vigil %s: %s\n", s.name, diags.Error())
+		return "", diags
+	}
+	if err := op(doc); err != nil {
+		var invalid *edit.InvalidResultError
+		if errors.As(err, &invalid) {
+			fmt.Fprintf(s.Stderr, "vigil %s: not editing %s: the result would not be a valid configuration:\n", s.name, path)
+			agentconfig.WriteDiagnostics(s.Stderr, invalid.Files, invalid.Diags, false)
+		} else {
+			fmt.Fprintf(s.Stderr, "vigil %s: editing %s: %v\n", s.name, path, err)
+		}
+		return "", err
+	}
+	out := doc.Bytes()
+	diff := edit.Diff("a/"+path, "b/"+path, src, out)
+	if diff == "" {
+		return "", nil
+	}
+	if err := edit.Save(path, out); err != nil {
+		fmt.Fprintf(s.Stderr, "vigil %s: %v\n", s.name, err)
+		return "", err
+	}
+	if s.args.format == "human" {
+		fmt.Fprint(s.Stdout, diff)
+		fmt.Fprintf(s.Stdout, "Wrote %s.\n", path)
+	}
+	return diff, nil
+}
+
+// reload sends SIGHUP to the agent whose pid file is in the data dir (see
+// agent.ReadPID) and says what it did.
+func (s *session) reload() string {
+	pid, err := agent.ReadPID(s.cfg.Agent.DataDir)
+	switch {
+	case errors.Is(err, agent.ErrNotRunning):
+		return "No running agent found; it will pick up the change at its next start."
+	case err != nil:
+		return fmt.Sprintf("Cannot tell whether an agent runs (%v); it will pick up the change at its next start.", err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+		return fmt.Sprintf("Cannot signal the agent (process %d: %v); restart it or send it SIGHUP to load the change.", pid, err)
+	}
+	return fmt.Sprintf("Told the running agent (process %d) to reload.", pid)
 }
 
 func errString(err error) string {

@@ -1,12 +1,22 @@
 // Package install places plugins in the agent's plugin directory and
-// records them in the lock file. This first piece installs a plugin binary
-// from a local file (a plugin under development, or `make run`'s freshly
-// built first-party plugins); installing from the registry builds on it.
+// records them in the lock file: from a local file (a plugin under
+// development, or `make run`'s freshly built first-party plugins), or from
+// a registry (FromRegistry), choosing the version by constraints
+// (ParseConstraints, Newest). Remove undoes either.
 //
 // Whatever is recorded is exactly what was run to read its manifest and
-// what was installed: the file is copied first and the copy is hashed,
-// launched with that hash pinned, and moved into place. The plugin's name
-// and version are checked before they become directory names. It does not
-// run plugins afterwards; the agent's supervisor does, after verifying the
+// what was installed: the binary is staged on the plugin dir's file system
+// and hashed, launched with that hash pinned, and moved into place. The
+// plugin's name and version are checked before they become directory
+// names. A registry install first downloads SHA256SUMS, its signature and
+// the archive into a temporary directory, verifies the signature with a
+// trusted key (the registry block's signing_keys, or the key the lock file
+// recorded on first use), the archive's sha256, and unpacks it with
+// sdk/release's safe Unpack; a failure or interruption leaves no files and
+// the lock file untouched.
+//
+// It does not talk HTTP (registryclient does, behind the Registry
+// interface), edit agent.hcl (the command does, with hcl/edit), or run
+// plugins afterwards: the agent's supervisor does, after verifying the
 // hash the lock file records.
 package install

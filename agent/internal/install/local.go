@@ -71,37 +71,60 @@ func localFile(ctx context.Context, pluginDir, sockets, file string, log hclog.L
 		return Installed{}, lockfile.Entry{}, err
 	}
 	defer os.Remove(staged) // a no-op once it is moved into place
-	sum, err := lockfile.HashFile(staged)
+	in, err := place(ctx, pluginDir, sockets, staged, filepath.Base(file), nil, log)
 	if err != nil {
 		return Installed{}, lockfile.Entry{}, err
+	}
+	entry := lockfile.Entry{
+		Name: in.Name, Version: in.Version, Source: lockfile.SourceLocal,
+		Platforms: map[string]lockfile.PlatformHashes{discovery.Platform(): {Binary: in.SHA256}},
+	}
+	return in, entry, nil
+}
+
+// place hashes the executable staged (on the plugin dir's file system),
+// launches it once with that hash pinned to read its name and version,
+// checks them with expect (when not nil) and as directory names, and
+// moves it to <pluginDir>/<name>/<version>/. label names the plugin in
+// logs until its name is known.
+func place(ctx context.Context, pluginDir, sockets, staged, label string, expect func(name, version string) error, log hclog.Logger) (Installed, error) {
+	sum, err := lockfile.HashFile(staged)
+	if err != nil {
+		return Installed{}, err
 	}
 	raw, err := discovery.DecodeHash(sum)
 	if err != nil {
-		return Installed{}, lockfile.Entry{}, err
+		return Installed{}, err
 	}
-	p, err := host.Launch(ctx, host.Config{Name: filepath.Base(file), Path: staged, SHA256: raw, SocketDir: sockets, Logger: log})
+	p, err := host.Launch(ctx, host.Config{Name: label, Path: staged, SHA256: raw, SocketDir: sockets, Logger: log})
 	if err != nil {
-		return Installed{}, lockfile.Entry{}, err
+		return Installed{}, err
 	}
 	info := p.Info()
 	p.Close()
-	entry := lockfile.Entry{
-		Name: info.Name, Version: info.Version, Source: lockfile.SourceLocal,
-		Platforms: map[string]lockfile.PlatformHashes{discovery.Platform(): {Binary: sum}},
+	if expect != nil {
+		if err := expect(info.Name, info.Version); err != nil {
+			return Installed{}, err
+		}
 	}
 	// The name and version come from the plugin and become directory
 	// names: check them before they touch the file system.
-	if err := entry.Validate(); err != nil {
-		return Installed{}, lockfile.Entry{}, fmt.Errorf("the plugin's manifest: %w", err)
+	probe := lockfile.Entry{Name: info.Name, Version: info.Version, Source: lockfile.SourceLocal,
+		Platforms: map[string]lockfile.PlatformHashes{discovery.Platform(): {Binary: sum}}}
+	if err := probe.Validate(); err != nil {
+		return Installed{}, fmt.Errorf("the plugin's manifest: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return Installed{}, err
 	}
 	dest := discovery.Path(pluginDir, info.Name, info.Version)
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return Installed{}, lockfile.Entry{}, err
+		return Installed{}, err
 	}
 	if err := os.Rename(staged, dest); err != nil {
-		return Installed{}, lockfile.Entry{}, err
+		return Installed{}, err
 	}
-	return Installed{Name: info.Name, Version: info.Version, Path: dest, SHA256: sum}, entry, nil
+	return Installed{Name: info.Name, Version: info.Version, Path: dest, SHA256: sum}, nil
 }
 
 // stage copies src to an executable temporary file in dir (the plugin dir,
