@@ -25,6 +25,7 @@ help:
 build:
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -ldflags "$(LDFLAGS)" -o $(BIN)/vigil ./agent/cmd/vigil
+	CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -ldflags "$(LDFLAGS)" -o $(BIN)/vigil-registry ./registry/cmd/vigil-registry
 	@for p in $(PLUGINS); do \
 		echo "CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -ldflags '-s -w' -o $(BIN)/vigil-plugin-$$p ./plugins/$$p"; \
 		CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -ldflags '-s -w' -o $(BIN)/vigil-plugin-$$p ./plugins/$$p || exit 1; \

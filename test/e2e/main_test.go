@@ -20,6 +20,7 @@ import (
 // bins are the binaries under test, built once before any test runs.
 var bins = testbin.New(map[string]string{
 	"vigil":                "../../agent/cmd/vigil",
+	"vigil-registry":       "../../registry/cmd/vigil-registry",
 	"vigil-plugin-system":  "../../plugins/system",
 	"vigil-plugin-process": "../../plugins/process",
 	"vigil-plugin-net":     "../../plugins/net",
