@@ -78,6 +78,9 @@ func (s *Scheduler) loop(tickCtx, runCtx context.Context, t *task) {
 			return
 		case <-timer.C:
 		}
+		if tickCtx.Err() != nil {
+			return // stopped while the timer fired: start nothing new
+		}
 		s.fire(runCtx, t)
 		next = next.Add(t.Interval)
 		if now := time.Now(); next.Before(now) {
