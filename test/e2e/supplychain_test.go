@@ -172,7 +172,36 @@ registry {
 output "file" { path = "points.lp" } # everything lands here
 `, reg.url, agentToken)
 	os.WriteFile(conf, []byte(original), 0o644)
+	// A running agent: install tells it to reload and reports the outcome.
+	daemon := exec.Command(bins.Path(t, "vigil"), "agent", "--config", conf)
+	daemon.Dir = agentDir
+	var daemonLog bytes.Buffer
+	daemon.Stdout, daemon.Stderr = &daemonLog, &daemonLog
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		daemon.Process.Signal(syscall.SIGTERM)
+		daemon.Wait()
+		if t.Failed() {
+			t.Logf("agent log:\n%s", daemonLog.String())
+		}
+	}()
+	statusFile := filepath.Join(agentDir, "data", "vigil.status.json")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(statusFile); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent wrote no status file:\n%s", daemonLog.String())
+		}
+	}
 	out := run(t, agentDir, "vigil", "install", "hello", "~> 0.1", "--config", conf)
+	// hello needs a path to watch that install cannot guess, so the agent
+	// refuses the new configuration, keeps running, and install says why.
+	if !strings.Contains(out, "Told the running agent") || !strings.Contains(out, "rejected the new configuration") || !strings.Contains(out, "paths") {
+		t.Errorf("install did not report the agent's refusal:\n%s", out)
+	}
 	if !strings.Contains(out, `+plugin "hello" {`) {
 		t.Errorf("install printed no diff adding the plugin block:\n%s", out)
 	}
@@ -190,6 +219,21 @@ output "file" { path = "points.lp" } # everything lands here
 	}
 	// hello needs to know what to watch: set it in place, then run once.
 	run(t, agentDir, "vigil", "config", "set", "--config", conf, "plugin.hello.config.paths", fmt.Sprintf(`[%q]`, filepath.Join(watched, "*.txt")))
+	// Now the running agent accepts it: hello comes up on SIGHUP.
+	before, _ := os.ReadFile(statusFile)
+	daemon.Process.Signal(syscall.SIGHUP)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		now, _ := os.ReadFile(statusFile)
+		if !bytes.Equal(now, before) && bytes.Contains(now, []byte(`"name": "hello"`)) {
+			if !bytes.Contains(now, []byte(`"up": true`)) || bytes.Contains(now, []byte("reload_error")) {
+				t.Fatalf("hello did not come up after the reload:\n%s", now)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no status after SIGHUP:\n%s", daemonLog.String())
+		}
+	}
 	run(t, agentDir, "vigil", "agent", "--config", conf, "--once")
 	data, err := os.ReadFile(filepath.Join(agentDir, "points.lp"))
 	if err != nil {

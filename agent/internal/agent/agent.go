@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -173,6 +174,14 @@ func Daemon(ctx context.Context, opts Options, sigs <-chan os.Signal) error {
 	}
 	defer removePIDFile(cfg.Agent.DataDir)
 	r := start(set, pipe, opts.Log)
+	gen := int64(1)
+	report := func(reloadErr string, s *Set) {
+		if err := writeStatus(cfg.Agent.DataDir, Status{Generation: gen, ReloadError: reloadErr, Plugins: s.states()}); err != nil {
+			opts.Log.Warn("cannot write the status file", "error", err)
+		}
+	}
+	report("", set)
+	defer os.Remove(filepath.Join(cfg.Agent.DataDir, StatusFileName))
 	opts.Log.Info("agent started", "node", cfg.Agent.Node, "plugins", len(set.plugins), "promises", len(cfg.Promises))
 	for {
 		var sig os.Signal
@@ -181,7 +190,10 @@ func Daemon(ctx context.Context, opts Options, sigs <-chan os.Signal) error {
 		case sig = <-sigs:
 		}
 		if sig == syscall.SIGHUP {
-			r = reload(ctx, r, socketDir, opts)
+			var why string
+			r, why = reload(ctx, r, socketDir, opts)
+			gen++
+			report(why, r.set)
 			continue
 		}
 		opts.Log.Info("shutting down", "signal", sig, "deadline", cfg.Agent.ShutdownTimeout)
@@ -208,12 +220,12 @@ func Daemon(ctx context.Context, opts Options, sigs <-chan os.Signal) error {
 // reload builds the new configuration's Set next to the running one. Only
 // if the new config is valid and every plugin started and accepted its
 // configuration does it replace the old; otherwise the old keeps running.
-func reload(ctx context.Context, old *running, socketDir string, opts Options) *running {
+func reload(ctx context.Context, old *running, socketDir string, opts Options) (*running, string) {
 	opts.Log.Info("reloading configuration", "path", opts.ConfigPath)
 	cfg, err := load(opts)
 	if err != nil {
 		opts.Log.Error("reload rejected: the new configuration is invalid; the previous one keeps running")
-		return old
+		return old, "the new configuration is invalid (see the agent's log); the previous one keeps running"
 	}
 	set, pipe, diags := prepare(ctx, cfg, socketDir, opts, false)
 	if len(diags) > 0 {
@@ -225,7 +237,7 @@ func reload(ctx context.Context, old *running, socketDir string, opts Options) *
 			pipe.Close(context.Background())
 		}
 		opts.Log.Error("reload rejected: the new plugin set did not validate; the previous one keeps running")
-		return old
+		return old, "the new plugin set did not validate: " + firstError(diags) + "; the previous configuration keeps running"
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), old.set.cfg.Agent.ShutdownTimeout)
 	defer cancel()
@@ -233,7 +245,20 @@ func reload(ctx context.Context, old *running, socketDir string, opts Options) *
 		opts.Log.Warn("draining the previous configuration", "error", err)
 	}
 	opts.Log.Info("configuration reloaded", "plugins", len(set.plugins))
-	return start(set, pipe, opts.Log)
+	return start(set, pipe, opts.Log), ""
+}
+
+// firstError is the first error diagnostic, for one-line reports.
+func firstError(diags hcl.Diagnostics) string {
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			if d.Subject != nil {
+				return fmt.Sprintf("%s:%d: %s: %s", d.Subject.Filename, d.Subject.Start.Line, d.Summary, d.Detail)
+			}
+			return d.Summary + ": " + d.Detail
+		}
+	}
+	return "unknown error"
 }
 
 // Once gathers every collector and promise once, flushes the outputs and

@@ -48,6 +48,8 @@ type Set struct {
 	cfg     *agentconfig.Config
 	plugins []*plugin
 	failed  []string // plugins left out
+	// failedWhy says why each left-out plugin is out (its first error).
+	failedWhy map[string]string
 }
 
 // LockPath is the lock file that goes with the config file at cfgPath.
@@ -97,6 +99,15 @@ func buildSet(ctx context.Context, cfg *agentconfig.Config, socketDir string, lo
 		diags = append(diags, r.diags...)
 		if r.p == nil {
 			set.failed = append(set.failed, cfg.Plugins[i].Name)
+			if set.failedWhy == nil {
+				set.failedWhy = map[string]string{}
+			}
+			for _, d := range r.diags {
+				if d.Severity == hcl.DiagError {
+					set.failedWhy[cfg.Plugins[i].Name] = d.Summary + ": " + d.Detail
+					break
+				}
+			}
 			continue
 		}
 		set.plugins = append(set.plugins, r.p)

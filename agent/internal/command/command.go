@@ -53,6 +53,7 @@ func Commands(m Meta) map[string]Command {
 		"plugin package":  &PluginPackageCommand{Meta: m},
 		"plugin new":      &PluginNewCommand{Meta: m},
 		"plugin register": &PluginRegisterCommand{Meta: m},
+		"plugin key":      &PluginKeyCommand{Meta: m},
 		"plugin publish":  &PluginPublishCommand{Meta: m},
 		"install":         &InstallCommand{Meta: m},
 		"uninstall":       &UninstallCommand{Meta: m},

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -238,7 +239,11 @@ func (s *session) install(ctx context.Context, reqs []install.Request) int {
 	}
 	reloaded := ""
 	if len(changed) > 0 || diff != "" {
-		reloaded = s.reload()
+		var names []string
+		for _, res := range changed {
+			names = append(names, res.Name)
+		}
+		reloaded = s.reload(ctx, names)
 	}
 	if s.args.format == "json" {
 		if outcomes == nil {
@@ -312,8 +317,9 @@ func (s *session) editConfig(op func(*edit.Document) error) (string, error) {
 }
 
 // reload sends SIGHUP to the agent whose pid file is in the data dir (see
-// agent.ReadPID) and says what it did.
-func (s *session) reload() string {
+// agent.ReadPID) and says what it did; when the agent keeps a status file,
+// it waits for the agent's report and says whether the plugins came up.
+func (s *session) reload(ctx context.Context, plugins []string) string {
 	pid, err := agent.ReadPID(s.cfg.Agent.DataDir)
 	switch {
 	case errors.Is(err, agent.ErrNotRunning):
@@ -321,10 +327,50 @@ func (s *session) reload() string {
 	case err != nil:
 		return fmt.Sprintf("Cannot tell whether an agent runs (%v); it will pick up the change at its next start.", err)
 	}
+	before, statusErr := agent.ReadStatus(s.cfg.Agent.DataDir)
 	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
 		return fmt.Sprintf("Cannot signal the agent (process %d: %v); restart it or send it SIGHUP to load the change.", pid, err)
 	}
-	return fmt.Sprintf("Told the running agent (process %d) to reload.", pid)
+	msg := fmt.Sprintf("Told the running agent (process %d) to reload.", pid)
+	if statusErr != nil {
+		return msg // an agent that keeps no status: nothing to wait for
+	}
+	st, ok := waitForStatus(ctx, s.cfg.Agent.DataDir, before.Generation, reloadWait)
+	if !ok {
+		return msg + fmt.Sprintf(" It did not report back within %s; check its log.", reloadWait)
+	}
+	if st.ReloadError != "" {
+		return msg + "\nThe agent rejected the new configuration and keeps the previous one: " + st.ReloadError
+	}
+	for _, name := range plugins {
+		for _, p := range st.Plugins {
+			if p.Name != name {
+				continue
+			}
+			if p.Up {
+				msg += fmt.Sprintf("\n%s %s is up in the agent.", p.Name, p.Version)
+			} else {
+				msg += fmt.Sprintf("\n%s %s did not come up in the agent: %s", p.Name, p.Version, p.Error)
+			}
+		}
+	}
+	return msg
+}
+
+// reloadWait bounds how long install waits for the agent's reload report.
+const reloadWait = 30 * time.Second
+
+// waitForStatus polls the agent's status file until its generation passes
+// after, or the wait or ctx ends.
+func waitForStatus(ctx context.Context, dataDir string, after int64, wait time.Duration) (agent.Status, bool) {
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if st, err := agent.ReadStatus(dataDir); err == nil && st.Generation > after {
+			return st, true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return agent.Status{}, false
 }
 
 func errString(err error) string {

@@ -71,7 +71,7 @@ func (c *UninstallCommand) Run(ctx context.Context, args []string) int {
 	}
 	reloaded := ""
 	if found || diff != "" {
-		reloaded = s.reload()
+		reloaded = s.reload(ctx, nil)
 	}
 	if a.format == "json" {
 		b, _ := json.MarshalIndent(map[string]any{"plugin": name, "was_locked": found, "diff": diff, "reload": reloaded}, "", "  ")

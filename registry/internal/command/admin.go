@@ -241,3 +241,76 @@ func (c *ActionCommand) Run(ctx context.Context, args []string) int {
 	fmt.Fprintf(c.Stdout, "%s %s is now %s.\n", rel.Plugin, rel.Version, rel.State)
 	return ExitOK
 }
+
+// DeleteCommand is delete: remove a release for good.
+type DeleteCommand struct {
+	Meta
+}
+
+// Synopsis implements Command.
+func (c *DeleteCommand) Synopsis() string {
+	return "Delete a release, its history and its archives, in any state"
+}
+
+// Help implements Command.
+func (c *DeleteCommand) Help() string {
+	return `Usage: vigil-registry delete <plugin> <version>
+                    [--registry URL] [--token T] [--format human|json]
+
+  Delete a release: its record, history and evaluations leave the catalog
+  and its archives leave the artifact directory, whatever its state, and
+  the version may be published again. Nothing is kept: to hide a release
+  but keep its record, abandon it instead.`
+}
+
+// DeleteJSON is what delete prints with --format json.
+type DeleteJSON struct {
+	Plugin  string `json:"plugin"`
+	Version string `json:"version"`
+	Deleted bool   `json:"deleted"`
+}
+
+type deleteArgs struct {
+	remote
+	Plugin, Version string
+	Format          format
+}
+
+func parseDeleteArgs(args []string, m Meta) (deleteArgs, error) {
+	fs := newFlags("delete", m.Stderr)
+	a := deleteArgs{}
+	r := addRemoteFlags(fs, m.Getenv)
+	f := fs.String("format", "human", "output format: human or json")
+	if err := fs.Parse(args); err != nil {
+		return a, err
+	}
+	a.remote, a.Format = *r, format(*f)
+	if fs.NArg() != 2 {
+		return a, fmt.Errorf("want <plugin> <version>, got %d arguments", fs.NArg())
+	}
+	a.Plugin, a.Version = fs.Arg(0), fs.Arg(1)
+	if err := a.Format.valid(); err != nil {
+		return a, err
+	}
+	return a, a.check()
+}
+
+// Run implements Command.
+func (c *DeleteCommand) Run(ctx context.Context, args []string) int {
+	a, err := parseDeleteArgs(args, c.Meta)
+	if err != nil {
+		fmt.Fprintln(c.Stderr, err)
+		return ExitUsage
+	}
+	path := "/v1/plugins/" + url.PathEscape(a.Plugin) + "/releases/" + url.PathEscape(a.Version)
+	if err := a.client().do(ctx, "DELETE", path, nil, nil); err != nil {
+		fmt.Fprintf(c.Stderr, "delete %s %s: %v\n", a.Plugin, a.Version, err)
+		return ExitFailure
+	}
+	if a.Format == "json" {
+		printJSON(c.Stdout, DeleteJSON{Plugin: a.Plugin, Version: a.Version, Deleted: true})
+		return ExitOK
+	}
+	fmt.Fprintf(c.Stdout, "Deleted %s %s.\n", a.Plugin, a.Version)
+	return ExitOK
+}

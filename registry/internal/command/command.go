@@ -47,6 +47,7 @@ func Commands(m Meta) map[string]Command {
 		"reject":       &ActionCommand{Meta: m, action: "reject"},
 		"withdraw":     &ActionCommand{Meta: m, action: "withdraw"},
 		"abandon":      &ActionCommand{Meta: m, action: "abandon"},
+		"delete":       &DeleteCommand{Meta: m},
 	}
 }
 

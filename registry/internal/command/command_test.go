@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -97,6 +100,8 @@ func TestServeAndAdminCommands(t *testing.T) {
 		stderr string
 	}{
 		{"approve missing release", env, []string{"approve", "hello", "1.0.0"}, ExitFailure, "approve hello 1.0.0: registry: plugin \"hello\" has no release 1.0.0 (HTTP 404)\n"},
+		{"delete missing release", env, []string{"delete", "hello", "1.0.0"}, ExitFailure, "delete hello 1.0.0: registry: plugin \"hello\" has no release 1.0.0 (HTTP 404)\n"},
+		{"delete needs a version", env, []string{"delete", "hello"}, ExitUsage, "want <plugin> <version>, got 1 arguments\n"},
 		{"reject needs a reason", env, []string{"reject", "hello", "1.0.0"}, ExitUsage, "--reason is required: it is recorded in the release's history and shown to the publisher\n"},
 		{"publisher token cannot list", map[string]string{"VIGIL_REGISTRY_URL": reg.url, "VIGIL_REGISTRY_TOKEN": tok.Secret}, []string{"releases"}, ExitFailure,
 			"listing releases: registry: forbidden for this publisher token: only the registry admin may do this (HTTP 403)\n"},
@@ -172,7 +177,7 @@ func TestParseServeArgsAndConfig(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	code, out, _ := run(t, nil)
-	for _, c := range []string{"serve", "token create", "releases", "approve", "reject", "withdraw", "abandon"} {
+	for _, c := range []string{"serve", "token create", "releases", "approve", "reject", "withdraw", "abandon", "delete"} {
 		if !strings.Contains(out, "  "+c+" ") {
 			t.Errorf("usage lacks %q:\n%s", c, out)
 		}
@@ -184,5 +189,44 @@ func TestUsage(t *testing.T) {
 		if !strings.HasPrefix(c.Help(), "Usage: vigil-registry "+name) {
 			t.Errorf("%s help: %q", name, c.Help())
 		}
+	}
+}
+
+func TestDeleteCommand(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, r.Method+" "+r.URL.EscapedPath()+" "+r.Header.Get("Authorization"))
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	env := map[string]string{"VIGIL_REGISTRY_TOKEN": "vgr_env"}
+	tests := []struct {
+		name string
+		args []string
+		out  string
+	}{
+		{"human", []string{"delete", "hello", "1.0.0", "--registry", srv.URL}, "Deleted hello 1.0.0.\n"},
+		{"json", []string{"delete", "--registry", srv.URL + "/", "--token", "vgr_flag", "hello", "1.2.0-rc.1", "--format", "json"},
+			"{\n  \"plugin\": \"hello\",\n  \"version\": \"1.2.0-rc.1\",\n  \"deleted\": true\n}\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := run(t, env, tt.args...)
+			if code != ExitOK || out != tt.out {
+				t.Errorf("got %d %q (stderr %q), want %q", code, out, errs, tt.out)
+			}
+		})
+	}
+	want := []string{
+		"DELETE /v1/plugins/hello/releases/1.0.0 Bearer vgr_env",
+		"DELETE /v1/plugins/hello/releases/1.2.0-rc.1 Bearer vgr_flag",
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("requests (-want +got):\n%s", d)
 	}
 }

@@ -27,6 +27,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 func authorizationMatrix(t *testing.T, f *fixture) {
 	f.release("hello", "1.0.0", store.Approved)
 	f.release("hello", "1.1.0", store.Passed)
+	f.release("hello", "1.2.0", store.Approved)
 	var spare TokenResponse
 	f.mustJSON("POST", "/v1/tokens", "admin", TokenRequest{Role: "agent"}, http.StatusCreated, &spare)
 	seq := 0
@@ -86,7 +87,8 @@ func authorizationMatrix(t *testing.T, f *fixture) {
 		{"get release", "GET", "/v1/plugins/hello/releases/1.0.0", nil, only(200, "admin", "acme", "hello-key")},
 		{"get evaluation", "GET", "/v1/plugins/hello/releases/1.0.0/evaluation", nil, only(200, "admin", "acme", "hello-key")},
 		{"approve", "POST", "/v1/plugins/hello/releases/1.1.0/approve", jsonBody(`{}`), only(200, "admin")},
-		{"delete release", "DELETE", "/v1/plugins/hello/releases/1.0.0", nil, only(501, "admin")},
+		{"delete release", "DELETE", "/v1/plugins/hello/releases/1.2.0", nil, only(204, "admin")},
+		{"delete missing release", "DELETE", "/v1/plugins/hello/releases/9.9.9", nil, only(404, "admin")},
 		{"list releases", "GET", "/v1/releases?state=approved", nil, only(200, "admin")},
 		{"versions", "GET", "/v1/plugins/hello/versions", nil, all(200)},
 		{"download descriptor", "GET", "/v1/plugins/hello/versions/1.0.0/download/linux/amd64", nil, all(200)},

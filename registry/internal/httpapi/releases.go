@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/vigilmon/vigil/registry/internal/evaluate"
@@ -188,11 +190,33 @@ func actor(who store.Credential) string {
 	return fmt.Sprintf("%s:%d", who.Role, who.ID)
 }
 
-func (a *API) deleteRelease(w http.ResponseWriter, r *http.Request, _ store.Credential) error {
-	if _, err := a.release(r.Context(), r.PathValue("name"), r.PathValue("version")); err != nil {
+// deleteRelease removes a release from the catalog, then its archives
+// (<artifacts>/<plugin>/<version>). The directory is named from the stored
+// release, never from the request path, so it is always a checked name and
+// semantic version. Under publishMu, so that it does not race a publish of
+// the same version moving its upload into place.
+func (a *API) deleteRelease(w http.ResponseWriter, r *http.Request, who store.Credential) error {
+	rel, err := a.release(r.Context(), r.PathValue("name"), r.PathValue("version"))
+	if err != nil {
 		return err
 	}
-	return errorf(http.StatusNotImplemented, "deleting a release is not supported yet; abandon it instead (POST .../abandon), which hides it from everyone but the admin")
+	a.publishMu.Lock()
+	defer a.publishMu.Unlock()
+	err = a.st.DeleteRelease(r.Context(), rel.Plugin, rel.Version, actor(who))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return errorf(http.StatusNotFound, "plugin %q has no release %s", rel.Plugin, rel.Version)
+	case err != nil:
+		return fmt.Errorf("deleting %s %s: %w", rel.Plugin, rel.Version, err)
+	}
+	if err := os.RemoveAll(filepath.Join(a.artifacts, rel.Plugin, rel.Version)); err != nil {
+		// The catalog no longer has the release, so nothing serves these
+		// files; a later publish of the same version removes the leftover.
+		a.log.Error("removing the archives of a deleted release", "plugin", rel.Plugin, "version", rel.Version, "error", err)
+	}
+	a.log.Info("release deleted", "plugin", rel.Plugin, "version", rel.Version, "state", rel.State, "actor", actor(who))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func (a *API) listReleases(w http.ResponseWriter, r *http.Request, _ store.Credential) error {

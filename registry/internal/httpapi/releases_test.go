@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -61,6 +63,40 @@ func TestReleaseActions(t *testing.T) {
 	if code != 404 || errorMessage(t, b) != `plugin "hello" has no release 9.9.9` {
 		t.Errorf("missing release: %d %s", code, b)
 	}
+}
+
+func TestDeleteRelease(t *testing.T) {
+	f := newFixture(t)
+	f.release("hello", "1.0.0", store.Approved)
+	f.release("hello", "1.1.0", store.Approved)
+	dir := filepath.Join(f.artifacts, "hello", "1.0.0")
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("published release has no artifact directory: %v", err)
+	}
+	if code, b := f.do("DELETE", "/v1/plugins/hello/releases/1.0.0", "admin", nil, ""); code != http.StatusNoContent || len(b) != 0 {
+		t.Fatalf("delete: %d %s", code, b)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("artifact directory after delete: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(f.artifacts, "hello", "1.1.0")); err != nil {
+		t.Errorf("the other release's artifacts: %v", err)
+	}
+	for _, path := range []string{
+		"/v1/plugins/hello/releases/1.0.0",
+		"/v1/plugins/hello/versions/1.0.0/download/linux/amd64",
+		"/v1/artifacts/hello/1.0.0/SHA256SUMS",
+	} {
+		if code, b := f.do("GET", path, "admin", nil, ""); code != http.StatusNotFound {
+			t.Errorf("GET %s after delete: %d %s", path, code, b)
+		}
+	}
+	code, b := f.do("DELETE", "/v1/plugins/hello/releases/1.0.0", "admin", nil, "")
+	if code != http.StatusNotFound || errorMessage(t, b) != `plugin "hello" has no release 1.0.0` {
+		t.Errorf("delete twice: %d %s", code, b)
+	}
+	// The version may be published again.
+	f.release("hello", "1.0.0", store.Pending)
 }
 
 func TestVersionsOfferOnlyInstallableReleases(t *testing.T) {

@@ -166,6 +166,11 @@ type Releases interface {
 	// records the change, so of two racing transitions only one wins.
 	TransitionRelease(ctx context.Context, plugin, version string, to State, actor, reason string) (Release, error)
 	History(ctx context.Context, plugin, version string) ([]TransitionRecord, error)
+	// DeleteRelease removes a release with its artifacts' rows, signature,
+	// evaluations and transition history, whatever its state; the archive
+	// files are the caller's. actor (who deletes) must not be empty.
+	// ErrNotFound if there is no such release.
+	DeleteRelease(ctx context.Context, plugin, version string, actor string) error
 }
 
 // Evaluations stores evaluation reports.

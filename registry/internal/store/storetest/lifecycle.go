@@ -310,3 +310,45 @@ func testEvaluations(t *testing.T, open Open) {
 	_, err := s.Evaluations(ctx, "redis", "9.0.0")
 	wantErr(t, "evaluations of missing release", err, store.ErrNotFound)
 }
+
+func testDeleteRelease(t *testing.T, open Open) {
+	ctx := context.Background()
+	s, _ := open(t)
+	fixture(t, s)
+	drive(t, s, "1.0.0", store.Approved)
+	keep := must[store.Release](t, "create 1.0.1")(s.CreateRelease(ctx, newRelease("1.0.1")))
+	wantErr(t, "add evaluation", s.AddEvaluation(ctx, "redis", "1.0.0",
+		store.Evaluation{Report: json.RawMessage(`{}`), Started: time.Unix(1, 0), Finished: time.Unix(2, 0)}), nil)
+	keepHistory := must[[]store.TransitionRecord](t, "history of 1.0.1")(s.History(ctx, "redis", "1.0.1"))
+
+	wantErr(t, "delete without actor", s.DeleteRelease(ctx, "redis", "1.0.0", ""), store.ErrInvalid)
+	wantErr(t, "delete", s.DeleteRelease(ctx, "redis", "1.0.0", "admin"), nil)
+
+	_, err := s.Release(ctx, "redis", "1.0.0")
+	wantErr(t, "deleted release", err, store.ErrNotFound)
+	_, err = s.History(ctx, "redis", "1.0.0")
+	wantErr(t, "history of deleted release", err, store.ErrNotFound)
+	_, err = s.Evaluations(ctx, "redis", "1.0.0")
+	wantErr(t, "evaluations of deleted release", err, store.ErrNotFound)
+	wantErr(t, "delete twice", s.DeleteRelease(ctx, "redis", "1.0.0", "admin"), store.ErrNotFound)
+	wantErr(t, "delete missing plugin", s.DeleteRelease(ctx, "memcached", "1.0.0", "admin"), store.ErrNotFound)
+
+	// The other version is untouched, and its versions list has only it.
+	if d := cmp.Diff([]store.Release{keep}, must[[]store.Release](t, "list")(s.ListReleases(ctx, store.ReleaseQuery{Plugin: "redis"}))); d != "" {
+		t.Errorf("ListReleases after delete (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(keepHistory, must[[]store.TransitionRecord](t, "history")(s.History(ctx, "redis", "1.0.1"))); d != "" {
+		t.Errorf("History of the other release (-want +got):\n%s", d)
+	}
+	// The version can be published again, from scratch.
+	again := must[store.Release](t, "republish")(s.CreateRelease(ctx, newRelease("1.0.0")))
+	if again.State != store.Pending {
+		t.Errorf("republished release is %s, want pending", again.State)
+	}
+	if got := must[[]store.TransitionRecord](t, "history")(s.History(ctx, "redis", "1.0.0")); len(got) != 1 {
+		t.Errorf("republished release inherited history: %+v", got)
+	}
+	if got := must[[]store.Evaluation](t, "evaluations")(s.Evaluations(ctx, "redis", "1.0.0")); len(got) != 0 {
+		t.Errorf("republished release inherited evaluations: %+v", got)
+	}
+}

@@ -34,6 +34,7 @@ func Run(t *testing.T, open Open) {
 		{"ForbiddenTransitions", testForbiddenTransitions},
 		{"ConcurrentTransitions", testConcurrentTransitions},
 		{"Evaluations", testEvaluations},
+		{"DeleteRelease", testDeleteRelease},
 		{"Reopen", testReopen},
 	}
 	for _, tt := range tests {

@@ -233,6 +233,32 @@ func (db *DB) History(ctx context.Context, plugin, version string) ([]store.Tran
 	return hs, nil
 }
 
+// DeleteRelease implements store.Releases. The artifact, signature,
+// evaluation and transition rows go with the release (ON DELETE CASCADE in
+// both schemas).
+func (db *DB) DeleteRelease(ctx context.Context, plugin, version string, actor string) error {
+	doing := fmt.Sprintf("deleting release %s %s", plugin, version)
+	if actor == "" {
+		return invalid("%s: no actor", doing)
+	}
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM releases WHERE plugin = $1 AND version = $2`, plugin, version)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return sql.ErrNoRows
+		}
+		return nil
+	})
+	if err != nil {
+		return db.fail(doing, err)
+	}
+	return nil
+}
+
 // AddEvaluation implements store.Evaluations.
 func (db *DB) AddEvaluation(ctx context.Context, plugin, version string, e store.Evaluation) error {
 	doing := fmt.Sprintf("recording evaluation of %s %s", plugin, version)
