@@ -117,16 +117,8 @@ func TestSupplyChainEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(run(t, work, "vigil", "plugin", "keygen", "--out", keyFile, "--format", "json")), &key); err != nil || !strings.HasPrefix(key.PublicKey, "ed25519:") {
 		t.Fatalf("keygen: %+v %v", key, err)
 	}
-	// The publisher registers its signing key (no CLI for this yet: the API).
-	body := fmt.Sprintf(`{"public_key": %q}`, key.PublicKey)
-	req, _ := http.NewRequest("POST", reg.url+"/v1/publishers/acme/keys", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+pubToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != http.StatusCreated {
-		t.Fatalf("adding the signing key: %v %v", resp, err)
-	}
-	resp.Body.Close()
+	// The publisher registers its signing key with the registry.
+	run(t, work, "vigil", "plugin", "key", "add", "acme", "--key", keyFile, "--registry", reg.url, "--token", pubToken)
 
 	dist := filepath.Join(work, "dist")
 	hello, _ := filepath.Abs("../../examples/hello")
