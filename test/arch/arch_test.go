@@ -62,6 +62,8 @@ func allowed(p, dep string) (bool, string) {
 		return !under(dep, "agent"), "registry never imports agent"
 	case under(p, "hcl"):
 		return !under(dep, "agent") && !under(dep, "registry"), "hcl packages import neither agent nor registry"
+	case under(p, "internal"):
+		return !under(dep, "agent") && !under(dep, "registry"), "shared internal packages import neither agent nor registry"
 	}
 	return true, ""
 }
@@ -104,6 +106,8 @@ func TestAllowedRule(t *testing.T) {
 		{module + "/agent/internal/agent", module + "/registry/internal/store", false},
 		{module + "/registry/cmd/vigil-registry", module + "/agent/internal/agent", false},
 		{module + "/agent/internal/agent", module + "/hcl/agentconfig", true},
+		{module + "/registry/internal/command", module + "/internal/cli", true},
+		{module + "/internal/cli", module + "/agent/internal/command", false},
 	}
 	for _, c := range cases {
 		if got, _ := allowed(c.p, c.dep); got != c.want {

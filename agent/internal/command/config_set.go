@@ -76,7 +76,7 @@ func parseConfigEditArgs(name string, stderr io.Writer, args []string, nargs int
 		return a, err
 	}
 	a.format = format(*f)
-	if err := a.format.valid(); err != nil {
+	if err := a.format.Valid(); err != nil {
 		return a, err
 	}
 	if fs.NArg() != nargs {

@@ -43,7 +43,7 @@ func parseValidateArgs(c *ConfigValidateCommand, args []string) (validateArgs, e
 		return a, err
 	}
 	a.format = format(*f)
-	if err := a.format.valid(); err != nil {
+	if err := a.format.Valid(); err != nil {
 		return a, err
 	}
 	if fs.NArg() != 1 {

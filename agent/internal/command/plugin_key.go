@@ -63,7 +63,7 @@ func parseKeyAddArgs(args []string, stderr io.Writer) (keyAddArgs, error) {
 	if err := fs.Parse(args); err != nil {
 		return a, err
 	}
-	if err := format(a.format).valid(); err != nil {
+	if err := format(a.format).Valid(); err != nil {
 		return a, err
 	}
 	if fs.NArg() != 1 {

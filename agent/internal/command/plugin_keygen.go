@@ -42,7 +42,7 @@ func (c *PluginKeygenCommand) Run(_ context.Context, args []string) int {
 		fmt.Fprintf(c.Stderr, "vigil plugin keygen: %v\n", err)
 		return ExitUsage
 	}
-	if err := format(*f).valid(); err != nil {
+	if err := format(*f).Valid(); err != nil {
 		fmt.Fprintf(c.Stderr, "vigil plugin keygen: %v\n", err)
 		return ExitUsage
 	}

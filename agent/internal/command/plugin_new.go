@@ -57,7 +57,7 @@ func parseNewArgs(args []string, stderr io.Writer) (newArgs, error) {
 	if err := fs.Parse(args); err != nil {
 		return a, err
 	}
-	if err := format(a.format).valid(); err != nil {
+	if err := format(a.format).Valid(); err != nil {
 		return a, err
 	}
 	if fs.NArg() != 1 {

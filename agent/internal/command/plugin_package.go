@@ -64,7 +64,7 @@ func parsePackageArgs(args []string, stderr io.Writer) (packageArgs, error) {
 	if err := fs.Parse(args); err != nil {
 		return a, err
 	}
-	if err := format(a.format).valid(); err != nil {
+	if err := format(a.format).Valid(); err != nil {
 		return a, err
 	}
 	if fs.NArg() != 1 {

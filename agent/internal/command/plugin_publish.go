@@ -76,7 +76,7 @@ func parsePublishArgs(args []string, stderr io.Writer) (publishArgs, error) {
 	if err := fs.Parse(args); err != nil {
 		return a, err
 	}
-	if err := format(a.format).valid(); err != nil {
+	if err := format(a.format).Valid(); err != nil {
 		return a, err
 	}
 	if fs.NArg() != 1 {

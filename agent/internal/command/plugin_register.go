@@ -55,7 +55,7 @@ func parseRegisterArgs(args []string, stderr io.Writer) (registerArgs, error) {
 	if err := fs.Parse(args); err != nil {
 		return a, err
 	}
-	if err := format(a.format).valid(); err != nil {
+	if err := format(a.format).Valid(); err != nil {
 		return a, err
 	}
 	if fs.NArg() != 1 {

@@ -36,7 +36,7 @@ func (c *PluginsCommand) Run(ctx context.Context, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return ExitUsage
 	}
-	if err := format(*f).valid(); err != nil {
+	if err := format(*f).Valid(); err != nil {
 		fmt.Fprintf(c.Stderr, "vigil plugins: %v\n", err)
 		return ExitUsage
 	}

@@ -36,7 +36,7 @@ func (c *SearchCommand) Run(ctx context.Context, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return ExitUsage
 	}
-	if err := format(a.format).valid(); err != nil {
+	if err := format(a.format).Valid(); err != nil {
 		fmt.Fprintf(c.Stderr, "vigil search: %v\n", err)
 		return ExitUsage
 	}

@@ -40,7 +40,7 @@ func (c *UninstallCommand) Run(ctx context.Context, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return ExitUsage
 	}
-	if err := format(a.format).valid(); err != nil {
+	if err := format(a.format).Valid(); err != nil {
 		fmt.Fprintf(c.Stderr, "vigil uninstall: %v\n", err)
 		return ExitUsage
 	}

@@ -30,7 +30,7 @@ func (c *VersionCommand) Run(_ context.Context, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return ExitUsage
 	}
-	if err := format(*f).valid(); err != nil {
+	if err := format(*f).Valid(); err != nil {
 		fmt.Fprintln(c.Stderr, err)
 		return ExitUsage
 	}

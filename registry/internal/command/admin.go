@@ -49,7 +49,7 @@ func parseTokenArgs(args []string, m Meta) (tokenArgs, error) {
 	if fs.NArg() > 0 {
 		return a, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if err := a.Format.valid(); err != nil {
+	if err := a.Format.Valid(); err != nil {
 		return a, err
 	}
 	if err := a.Request.Validate(); err != nil {
@@ -120,7 +120,7 @@ func parseReleasesArgs(args []string, m Meta) (releasesArgs, error) {
 	if fs.NArg() > 0 {
 		return a, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if err := a.Format.valid(); err != nil {
+	if err := a.Format.Valid(); err != nil {
 		return a, err
 	}
 	return a, a.check()
@@ -212,7 +212,7 @@ func parseActionArgs(action string, args []string, m Meta) (actionArgs, error) {
 		return a, fmt.Errorf("want <plugin> <version>, got %d arguments", fs.NArg())
 	}
 	a.Plugin, a.Version = fs.Arg(0), fs.Arg(1)
-	if err := a.Format.valid(); err != nil {
+	if err := a.Format.Valid(); err != nil {
 		return a, err
 	}
 	if action != "approve" && a.Reason == "" {
@@ -289,7 +289,7 @@ func parseDeleteArgs(args []string, m Meta) (deleteArgs, error) {
 		return a, fmt.Errorf("want <plugin> <version>, got %d arguments", fs.NArg())
 	}
 	a.Plugin, a.Version = fs.Arg(0), fs.Arg(1)
-	if err := a.Format.valid(); err != nil {
+	if err := a.Format.Valid(); err != nil {
 		return a, err
 	}
 	return a, a.check()

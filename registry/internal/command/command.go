@@ -6,17 +6,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
-	"strings"
 
 	"github.com/spf13/pflag"
+	"github.com/vigilmon/vigil/internal/cli"
 )
 
-// Exit codes.
+// Exit codes, the same for every command (see internal/cli).
 const (
-	ExitOK      = 0
-	ExitFailure = 1 // the command ran and something failed
-	ExitUsage   = 2 // bad arguments or configuration
+	ExitOK      = cli.ExitOK
+	ExitFailure = cli.ExitFailure
+	ExitUsage   = cli.ExitUsage
 )
 
 // Meta is what every command gets from main.
@@ -31,11 +30,7 @@ type Meta struct {
 }
 
 // Command is one subcommand.
-type Command interface {
-	Synopsis() string
-	Help() string // starts with "Usage:"
-	Run(ctx context.Context, args []string) int
-}
+type Command = cli.Command
 
 // Commands is the command table, the one place subcommands are registered.
 func Commands(m Meta) map[string]Command {
@@ -56,57 +51,14 @@ func Main(ctx context.Context, m Meta, args []string) int {
 	if m.Getenv == nil {
 		m.Getenv = func(string) string { return "" }
 	}
-	cmds := Commands(m)
-	for n := min(len(args), 2); n > 0; n-- { // the longest name wins: "token create"
-		if c, ok := cmds[strings.Join(args[:n], " ")]; ok {
-			rest := args[n:]
-			if len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help" || rest[0] == "help") {
-				fmt.Fprintln(m.Stdout, c.Help())
-				return ExitOK
-			}
-			return c.Run(ctx, rest)
-		}
-	}
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(m.Stdout, usage(cmds))
-		return ExitOK
-	}
-	fmt.Fprintf(m.Stderr, "vigil-registry: unknown command %q\n\n%s", strings.Join(args, " "), usage(cmds))
-	return ExitUsage
-}
-
-func usage(cmds map[string]Command) string {
-	names := make([]string, 0, len(cmds))
-	for n := range cmds {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	b.WriteString("Usage: vigil-registry <command> [arguments]\n\nCommands:\n")
-	for _, n := range names {
-		fmt.Fprintf(&b, "  %-13s %s\n", n, cmds[n].Synopsis())
-	}
-	b.WriteString("\nRun `vigil-registry <command> --help` for a command's arguments.\n")
-	return b.String()
+	return cli.Dispatch(ctx, "vigil-registry", Commands(m), m.Stdout, m.Stderr, args)
 }
 
 // newFlags returns a flag set that reports errors instead of exiting.
-func newFlags(name string, stderr io.Writer) *pflag.FlagSet {
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.SortFlags = false
-	return fs
-}
+func newFlags(name string, stderr io.Writer) *pflag.FlagSet { return cli.NewFlags(name, stderr) }
 
 // format is the --format flag.
-type format string
-
-func (f format) valid() error {
-	if f != "human" && f != "json" {
-		return fmt.Errorf("--format must be human or json, not %q", string(f))
-	}
-	return nil
-}
+type format = cli.Format
 
 func printJSON(w io.Writer, v any) {
 	b, _ := json.MarshalIndent(v, "", "  ") // values here always encode
