@@ -227,7 +227,10 @@ func (s *session) install(ctx context.Context, reqs []install.Request) int {
 	diff, err := s.editConfig(func(d *edit.Document) error {
 		for _, res := range outcomes {
 			if res.Error == "" {
-				if err := d.EnsurePlugin(res.Name, res.Version, nil, nil); err != nil {
+				// A new block spells out the collectors and their default
+				// configuration, for the operator to adjust; an existing
+				// block only gets the new version.
+				if err := d.EnsurePlugin(res.Name, res.Version, res.Collectors, res.Defaults); err != nil {
 					return err
 				}
 			}

@@ -75,7 +75,8 @@ func TestInstallFromRegistry(t *testing.T) {
 		}
 	}
 	after, _ := os.ReadFile(conf)
-	wantConf := string(before) + "\nplugin \"counter\" {\n  version = \"0.1.0\"\n}\n"
+	// The new block spells out the collectors and their default config.
+	wantConf := string(before) + "\nplugin \"counter\" {\n  version = \"0.1.0\"\n  collect = [\"seq\"]\n  config = {\n    points = 3\n    series = 1\n  }\n}\n"
 	if d := cmp.Diff(wantConf, string(after)); d != "" {
 		t.Errorf("agent.hcl (-want +got):\n%s", d)
 	}

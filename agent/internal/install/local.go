@@ -21,6 +21,11 @@ type Installed struct {
 	Version string `json:"version"`
 	Path    string `json:"path"`
 	SHA256  string `json:"sha256"`
+	// Collectors and Defaults are what the plugin declared: its collectors
+	// and the default of every collector attribute that has one, for the
+	// plugin block that install writes into agent.hcl.
+	Collectors []string       `json:"collectors,omitempty"`
+	Defaults   map[string]any `json:"defaults,omitempty"`
 }
 
 // LocalFiles installs each plugin binary in files into pluginDir and
@@ -124,7 +129,20 @@ func place(ctx context.Context, pluginDir, sockets, staged, label string, expect
 	if err := os.Rename(staged, dest); err != nil {
 		return Installed{}, err
 	}
-	return Installed{Name: info.Name, Version: info.Version, Path: dest, SHA256: sum}, nil
+	in := Installed{Name: info.Name, Version: info.Version, Path: dest, SHA256: sum}
+	for _, c := range info.Collectors {
+		in.Collectors = append(in.Collectors, c.Name)
+		for _, a := range c.Schema {
+			if a.Default == nil {
+				continue
+			}
+			if in.Defaults == nil {
+				in.Defaults = map[string]any{}
+			}
+			in.Defaults[a.Name] = a.Default
+		}
+	}
+	return in, nil
 }
 
 // stage copies src to an executable temporary file in dir (the plugin dir,

@@ -64,7 +64,8 @@ func TestLocalFilesInstallsAndLocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	dest := discovery.Path(pluginDir, "counter", "0.1.0")
-	want := []Installed{{Name: "counter", Version: "0.1.0", Path: dest, SHA256: sum}}
+	want := []Installed{{Name: "counter", Version: "0.1.0", Path: dest, SHA256: sum,
+		Collectors: []string{"seq"}, Defaults: map[string]any{"points": 3.0, "series": 1.0}}}
 	wantLock := map[string]lockfile.Entry{"counter": {
 		Name: "counter", Version: "0.1.0", Source: lockfile.SourceLocal,
 		Platforms: map[string]lockfile.PlatformHashes{discovery.Platform(): {Binary: sum}},

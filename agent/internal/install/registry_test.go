@@ -101,7 +101,8 @@ func TestFromRegistryInstalls(t *testing.T) {
 	}
 	dest := discovery.Path(f.pluginDir, "counter", "0.1.0")
 	want := Result{
-		Installed:  Installed{Name: "counter", Version: "0.1.0", Path: dest, SHA256: binSum},
+		Installed: Installed{Name: "counter", Version: "0.1.0", Path: dest, SHA256: binSum,
+			Collectors: []string{"seq"}, Defaults: map[string]any{"points": 3.0, "series": 1.0}},
 		SigningKey: f.priv.Public().String(), KeyRecorded: true,
 	}
 	if d := cmp.Diff(want, got); d != "" {
