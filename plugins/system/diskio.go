@@ -68,7 +68,7 @@ func parseDiskstats(data []byte) []diskStat {
 // diskioCollector reports block device counters (measurement diskio).
 type diskioCollector struct {
 	root    string
-	devices []string // glob patterns; empty: all but ram* and loop*
+	devices nameFilter // diskio_devices; empty: all but ram* and loop*
 }
 
 var _ sdk.Gatherer = (*diskioCollector)(nil)
@@ -78,18 +78,13 @@ func newDiskIO(cfg sdk.Config) (sdk.Gatherer, error) {
 	if err != nil {
 		return nil, err
 	}
-	devices, err := globs(cfg, "diskio_devices")
+	devices, err := newNameFilter(cfg, "diskio_devices", func(name string) bool {
+		return !strings.HasPrefix(name, "ram") && !strings.HasPrefix(name, "loop")
+	})
 	if err != nil {
 		return nil, err
 	}
 	return &diskioCollector{root: root, devices: devices}, nil
-}
-
-func (c *diskioCollector) selected(name string) bool {
-	if len(c.devices) == 0 {
-		return !strings.HasPrefix(name, "ram") && !strings.HasPrefix(name, "loop")
-	}
-	return matchAny(c.devices, name)
 }
 
 // diskioFields: times are milliseconds, bytes are sectors times 512, all
@@ -120,7 +115,7 @@ func (c *diskioCollector) Gather(ctx context.Context, acc *sdk.Accumulator) erro
 		return fmt.Errorf("reading disk counters: %w", err)
 	}
 	for _, d := range parseDiskstats(data) {
-		if c.selected(d.name) {
+		if c.devices.match(d.name) {
 			acc.AddFields("diskio", map[string]string{"name": d.name}, diskioFields(d), acc.Time())
 		}
 	}

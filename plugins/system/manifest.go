@@ -125,6 +125,29 @@ func procRoot(cfg sdk.Config) (string, error) {
 	return root, nil
 }
 
+// nameFilter selects names (devices, interfaces) by the shell patterns of
+// a list attribute, or by a default rule when the list is empty.
+type nameFilter struct {
+	patterns  []string
+	byDefault func(name string) bool
+}
+
+// newNameFilter reads attr's patterns, each checked.
+func newNameFilter(cfg sdk.Config, attr string, byDefault func(string) bool) (nameFilter, error) {
+	pats, err := globs(cfg, attr)
+	if err != nil {
+		return nameFilter{}, err
+	}
+	return nameFilter{patterns: pats, byDefault: byDefault}, nil
+}
+
+func (f nameFilter) match(name string) bool {
+	if len(f.patterns) == 0 {
+		return f.byDefault(name)
+	}
+	return matchAny(f.patterns, name)
+}
+
 // globs returns a list attribute of shell patterns, each checked.
 func globs(cfg sdk.Config, attr string) ([]string, error) {
 	pats := cfg.Strings(attr)

@@ -65,7 +65,7 @@ func parseNetDev(data []byte) []ifaceStat {
 // netCollector reports interface counters (measurement net).
 type netCollector struct {
 	root       string
-	interfaces []string // glob patterns; empty: all but lo
+	interfaces nameFilter // net_interfaces; empty: all but lo
 }
 
 var _ sdk.Gatherer = (*netCollector)(nil)
@@ -75,18 +75,11 @@ func newNet(cfg sdk.Config) (sdk.Gatherer, error) {
 	if err != nil {
 		return nil, err
 	}
-	ifaces, err := globs(cfg, "net_interfaces")
+	ifaces, err := newNameFilter(cfg, "net_interfaces", func(name string) bool { return name != "lo" })
 	if err != nil {
 		return nil, err
 	}
 	return &netCollector{root: root, interfaces: ifaces}, nil
-}
-
-func (c *netCollector) selected(name string) bool {
-	if len(c.interfaces) == 0 {
-		return name != "lo"
-	}
-	return matchAny(c.interfaces, name)
 }
 
 func netFields(s ifaceStat) map[string]any {
@@ -112,7 +105,7 @@ func (c *netCollector) Gather(ctx context.Context, acc *sdk.Accumulator) error {
 		return fmt.Errorf("reading interface counters: %w", err)
 	}
 	for _, s := range parseNetDev(data) {
-		if c.selected(s.name) {
+		if c.interfaces.match(s.name) {
 			acc.AddFields("net", map[string]string{"interface": s.name}, netFields(s), acc.Time())
 		}
 	}
