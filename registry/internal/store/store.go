@@ -180,6 +180,79 @@ type Evaluations interface {
 	Evaluations(ctx context.Context, plugin, version string) ([]Evaluation, error)
 }
 
+// Node is an agent the registry has heard from.
+type Node struct {
+	Name         string
+	AgentVersion string
+	Tags         map[string]string
+	// Inventory is the agent's last report of what it runs, as it sent it
+	// (JSON; see docs/api.md, PUT /v1/nodes/{node}/inventory).
+	Inventory json.RawMessage
+	FirstSeen time.Time
+	LastSeen  time.Time
+}
+
+// NodeInfo is what an agent reports about itself.
+type NodeInfo struct {
+	AgentVersion string
+	Tags         map[string]string
+	Inventory    json.RawMessage
+}
+
+// LatestValue is the most recent value of one field of one series.
+type LatestValue struct {
+	Node        string
+	Measurement string
+	Tags        string // the series' other tags, canonical: "k1=v1,k2=v2" sorted by key
+	Field       string
+	Value       any // float64, int64, uint64, bool or string
+	Time        time.Time
+}
+
+// PromiseResult is the latest result of one promise on one node.
+type PromiseResult struct {
+	Node       string
+	Plugin     string
+	Promise    string
+	Status     int // 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
+	Message    string
+	Anomaly    bool
+	DurationMS float64
+	Time       time.Time
+}
+
+// Fleet is the state ingest keeps about the nodes that write to it.
+type Fleet interface {
+	// RememberBatch records that node sent batch id at. It returns false,
+	// and records nothing, if the same node's id is already remembered.
+	RememberBatch(ctx context.Context, node, id string, at time.Time) (fresh bool, err error)
+	// ForgetBatches drops batch ids remembered before before and returns
+	// how many.
+	ForgetBatches(ctx context.Context, before time.Time) (int64, error)
+	// TouchNode records that node was seen at: it creates the node (first
+	// seen = at) or moves its last seen forward (never backward).
+	TouchNode(ctx context.Context, node string, at time.Time) error
+	// SetNodeInfo replaces what node reported about itself (creating the
+	// node, seen at, if it is new).
+	SetNodeInfo(ctx context.Context, node string, info NodeInfo, at time.Time) error
+	// Node returns one node; ErrNotFound if it never wrote.
+	Node(ctx context.Context, name string) (Node, error)
+	// ListNodes returns every node, sorted by name.
+	ListNodes(ctx context.Context) ([]Node, error)
+	// PutLatest upserts latest values; a value older than the stored one
+	// for the same node, measurement, tags and field is ignored.
+	PutLatest(ctx context.Context, values []LatestValue) error
+	// Latest returns a node's latest values sorted by measurement, tags,
+	// field.
+	Latest(ctx context.Context, node string) ([]LatestValue, error)
+	// PutPromiseResults upserts results keyed by node, plugin, promise; an
+	// older result than the stored one is ignored.
+	PutPromiseResults(ctx context.Context, results []PromiseResult) error
+	// PromiseResults returns a node's latest promise results, sorted by
+	// plugin then promise; every node's when node is "".
+	PromiseResults(ctx context.Context, node string) ([]PromiseResult, error)
+}
+
 // Store is everything a backend provides; consumers take the small
 // interfaces above.
 type Store interface {
