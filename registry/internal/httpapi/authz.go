@@ -28,10 +28,12 @@ const (
 	pluginReader
 )
 
-// authenticate finds the credential of the request's bearer token. The
+// Authenticate finds the credential of the request's bearer token. The
 // lookup is by the secret's sha256 (see store.HashSecret), so its timing
 // says nothing about the secret.
-func (a *API) authenticate(r *http.Request) (store.Credential, error) {
+// Other handlers mounted beside the API (ingest, queries) use it too; an
+// error it returns carries its HTTP status for WriteError.
+func (a *API) Authenticate(r *http.Request) (store.Credential, error) {
 	h := r.Header.Get("Authorization")
 	scheme, secret, ok := strings.Cut(h, " ")
 	if h == "" {

@@ -100,7 +100,7 @@ func (a *API) routes() {
 // handle registers pattern behind authentication and the access rule.
 func (a *API) handle(pattern string, rule access, h handlerFunc) {
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		who, err := a.authenticate(r)
+		who, err := a.Authenticate(r)
 		if err == nil {
 			err = a.authorize(r, who, rule)
 		}
@@ -125,6 +125,10 @@ func (e *apiError) Error() string { return e.Message }
 func errorf(status int, format string, args ...any) *apiError {
 	return &apiError{Status: status, Message: fmt.Sprintf(format, args...)}
 }
+
+// WriteError writes err as the API does (JSON {"error": ...} with the
+// status its kind calls for), for handlers mounted beside the API.
+func (a *API) WriteError(w http.ResponseWriter, r *http.Request, err error) { a.fail(w, r, err) }
 
 // fail writes err: an *apiError as is, a store error by its kind, anything
 // else as a 500 whose cause is logged, not shown.
