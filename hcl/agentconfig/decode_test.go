@@ -66,7 +66,7 @@ func TestParseDecoded(t *testing.T) {
 				Filename: "/etc/vigil/agent.hcl",
 				Agent:    defaultAgent(t),
 				Registry: &Registry{URL: "https://r.example"},
-				Outputs:  []Output{{Kind: "registry", Gzip: true, Timeout: 10 * time.Second}},
+				Outputs:  []Output{{Kind: "registry", Gzip: true, Timeout: 10 * time.Second, Spool: true, SpoolMaxBytes: DefaultSpoolMaxBytes}},
 			},
 		},
 		{
@@ -156,6 +156,7 @@ promise "load" {
 					{
 						Kind: "influxdb", URL: "https://influx.internal:8086", Database: "metrics",
 						Username: "vigil", Password: "secret", Gzip: false, Timeout: 3 * time.Second,
+						Spool: true, SpoolMaxBytes: 64 << 20,
 					},
 				},
 			},

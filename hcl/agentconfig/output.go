@@ -20,6 +20,10 @@ const (
 // DefaultOutputTimeout bounds one write to a network output.
 const DefaultOutputTimeout = 10 * time.Second
 
+// DefaultSpoolMaxBytes bounds an output's disk spool when spool_max_bytes
+// is not set.
+const DefaultSpoolMaxBytes = 512 << 20
+
 var outputKinds = []string{OutputRegistry, OutputInfluxDB, OutputFile, OutputStdout}
 
 // Output is an output block: where batches of points go. Which fields are
@@ -38,6 +42,12 @@ type Output struct {
 	// Timeout bounds one write (influxdb, registry; default
 	// DefaultOutputTimeout).
 	Timeout time.Duration
+	// Spool puts a disk spool in <data_dir>/spool/<kind> before the
+	// output, bounded by SpoolMaxBytes: batches survive outages and
+	// restarts, and only a full spool drops (the oldest). Always on for
+	// the registry output; "spool = true" turns it on for influxdb.
+	Spool         bool
+	SpoolMaxBytes int64
 }
 
 var outputSchemas = map[string]*hcl.BodySchema{
@@ -46,8 +56,9 @@ var outputSchemas = map[string]*hcl.BodySchema{
 	OutputInfluxDB: {Attributes: []hcl.AttributeSchema{
 		{Name: "url", Required: true}, {Name: "database", Required: true},
 		{Name: "username"}, {Name: "password"}, {Name: "gzip"}, {Name: "timeout"},
+		{Name: "spool"}, {Name: "spool_max_bytes"},
 	}},
-	OutputRegistry: {Attributes: []hcl.AttributeSchema{{Name: "gzip"}, {Name: "timeout"}}},
+	OutputRegistry: {Attributes: []hcl.AttributeSchema{{Name: "gzip"}, {Name: "timeout"}, {Name: "spool_max_bytes"}}},
 }
 
 // decodeOutputs decodes the output blocks, or returns the default output
@@ -55,7 +66,7 @@ var outputSchemas = map[string]*hcl.BodySchema{
 func decodeOutputs(blocks []*hcl.Block, reg *Registry, base string, diags *hcl.Diagnostics) []Output {
 	if len(blocks) == 0 {
 		if reg != nil {
-			return []Output{{Kind: OutputRegistry, Gzip: true, Timeout: DefaultOutputTimeout}}
+			return []Output{{Kind: OutputRegistry, Gzip: true, Timeout: DefaultOutputTimeout, Spool: true, SpoolMaxBytes: DefaultSpoolMaxBytes}}
 		}
 		return []Output{{Kind: OutputStdout}}
 	}
@@ -125,6 +136,17 @@ func decodeOutput(b *hcl.Block, reg *Registry, base string, diags *hcl.Diagnosti
 		o.Gzip, o.Timeout = true, DefaultOutputTimeout
 		r.boolean("gzip", &o.Gzip)
 		r.duration("timeout", &o.Timeout)
+		o.Spool = o.Kind == OutputRegistry
+		r.boolean("spool", &o.Spool)
+		limit := int64(DefaultSpoolMaxBytes)
+		if r.size("spool_max_bytes", &limit) && !o.Spool {
+			a := content.Attributes["spool_max_bytes"]
+			r.errorAt(a, a.NameRange, "Spool is off",
+				"spool_max_bytes bounds the disk spool, which this output does not have; add spool = true or remove spool_max_bytes.")
+		}
+		if o.Spool {
+			o.SpoolMaxBytes = limit
+		}
 	}
 	return o, true
 }

@@ -2,6 +2,8 @@ package registryconfig
 
 import (
 	"fmt"
+	"math/big"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -21,6 +23,25 @@ const (
 	DefaultMethodTimeout = 10 * time.Second
 	DefaultWorkers       = 1
 	MaxWorkers           = 8
+
+	DefaultRetention       = 7 * 24 * time.Hour
+	DefaultQueueMaxBytes   = 1 << 30
+	DefaultMaxBody         = 32 << 20
+	DefaultMaxDecompressed = 256 << 20
+	DefaultDedupeWindow    = 24 * time.Hour
+)
+
+// Metrics backends.
+const (
+	Embedded = "embedded"
+	InfluxDB = "influxdb"
+)
+
+// What ingest does with points from a plugin that is not an approved
+// release.
+const (
+	UnapprovedFlag   = "flag"   // stored with the tag unapproved=true, and counted
+	UnapprovedReject = "reject" // refused as bad lines
 )
 
 // Storage kinds.
@@ -39,6 +60,27 @@ type Config struct {
 	ArtifactDir string
 	Storage     Storage
 	Evaluation  Evaluation
+	Metrics     Metrics
+	Ingest      Ingest
+}
+
+// Metrics is where ingested points are stored.
+type Metrics struct {
+	Kind      string        // Embedded or InfluxDB
+	Dir       string        // embedded: its files; influxdb: its forwarding queue (default <data>/metrics)
+	Retention time.Duration // embedded
+	// influxdb
+	URL, Database      string
+	Username, Password string
+	QueueMaxBytes      int64
+}
+
+// Ingest bounds and tunes the write endpoints.
+type Ingest struct {
+	MaxBody         int64         // request body as received
+	MaxDecompressed int64         // after gunzip
+	DedupeWindow    time.Duration // how long batch ids are remembered
+	Unapproved      string        // UnapprovedFlag or UnapprovedReject
 }
 
 // Storage is the catalog backend.
@@ -89,12 +131,53 @@ func (c *Config) WithDefaults() *Config {
 	if out.Evaluation.Workers == 0 {
 		out.Evaluation.Workers = DefaultWorkers
 	}
+	if out.Metrics.Kind == "" {
+		out.Metrics.Kind = Embedded
+	}
+	if out.Metrics.Dir == "" {
+		out.Metrics.Dir = filepath.Join(out.DataDir, "metrics")
+	}
+	if out.Metrics.Kind == Embedded && out.Metrics.Retention == 0 {
+		out.Metrics.Retention = DefaultRetention
+	}
+	if out.Metrics.Kind == InfluxDB && out.Metrics.QueueMaxBytes == 0 {
+		out.Metrics.QueueMaxBytes = DefaultQueueMaxBytes
+	}
+	if out.Ingest.MaxBody == 0 {
+		out.Ingest.MaxBody = DefaultMaxBody
+	}
+	if out.Ingest.MaxDecompressed == 0 {
+		out.Ingest.MaxDecompressed = DefaultMaxDecompressed
+	}
+	if out.Ingest.DedupeWindow == 0 {
+		out.Ingest.DedupeWindow = DefaultDedupeWindow
+	}
+	if out.Ingest.Unapproved == "" {
+		out.Ingest.Unapproved = UnapprovedFlag
+	}
 	return &out
 }
 
 var rootSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "listen"}, {Name: "data_dir"}, {Name: "artifact_dir"}},
-	Blocks:     []hcl.BlockHeaderSchema{{Type: "storage", LabelNames: []string{"kind"}}, {Type: "evaluation"}},
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "storage", LabelNames: []string{"kind"}}, {Type: "evaluation"},
+		{Type: "metrics", LabelNames: []string{"kind"}}, {Type: "ingest"},
+	},
+}
+
+var metricsSchemas = map[string]*hcl.BodySchema{
+	Embedded: {Attributes: []hcl.AttributeSchema{{Name: "dir"}, {Name: "retention"}}},
+	InfluxDB: {Attributes: []hcl.AttributeSchema{
+		{Name: "url", Required: true}, {Name: "database", Required: true},
+		{Name: "username"}, {Name: "password"}, {Name: "dir"}, {Name: "queue_max_bytes"},
+	}},
+}
+
+var ingestSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "max_body"}, {Name: "max_decompressed"}, {Name: "dedupe_window"}, {Name: "unapproved"},
+	},
 }
 
 var storageSchemas = map[string]*hcl.BodySchema{
@@ -138,7 +221,7 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 	diags = append(diags, d...)
 	diags = append(diags, decodePath(content.Attributes["data_dir"], base, &cfg.DataDir)...)
 	diags = append(diags, decodePath(content.Attributes["artifact_dir"], base, &cfg.ArtifactDir)...)
-	var storageSeen, evalSeen *hcl.Block
+	var storageSeen, evalSeen, metricsSeen, ingestSeen *hcl.Block
 	for _, b := range content.Blocks {
 		switch b.Type {
 		case "storage":
@@ -155,6 +238,20 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 			}
 			evalSeen = b
 			diags = append(diags, decodeEvaluation(b, &cfg.Evaluation)...)
+		case "metrics":
+			if metricsSeen != nil {
+				diags = append(diags, duplicate(b, metricsSeen, "metrics"))
+				continue
+			}
+			metricsSeen = b
+			diags = append(diags, decodeMetrics(b, base, &cfg.Metrics)...)
+		case "ingest":
+			if ingestSeen != nil {
+				diags = append(diags, duplicate(b, ingestSeen, "ingest"))
+				continue
+			}
+			ingestSeen = b
+			diags = append(diags, decodeIngest(b, &cfg.Ingest)...)
 		}
 	}
 	return cfg, diags
@@ -188,6 +285,102 @@ func decodeStorage(b *hcl.Block, base string, s *Storage) hcl.Diagnostics {
 	case Postgres:
 		diags = append(diags, decodeString(content.Attributes["dsn"], &s.DSN)...)
 	}
+	return diags
+}
+
+func decodeMetrics(b *hcl.Block, base string, m *Metrics) hcl.Diagnostics {
+	kind := b.Labels[0]
+	schema, ok := metricsSchemas[kind]
+	if !ok {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Unsupported metrics backend",
+			Detail:   fmt.Sprintf("Metrics backend %q is not supported; use \"embedded\" (SQLite in the data directory, the default) or \"influxdb\".%s", kind, agentconfig.DidYouMean(kind, []string{Embedded, InfluxDB})),
+			Subject:  b.LabelRanges[0].Ptr(),
+		}}
+	}
+	m.Kind = kind
+	content, diags := b.Body.Content(schema)
+	diags = append(diags, decodePath(content.Attributes["dir"], base, &m.Dir)...)
+	switch kind {
+	case Embedded:
+		diags = append(diags, decodeDuration(content.Attributes["retention"], &m.Retention)...)
+	case InfluxDB:
+		diags = append(diags, decodeString(content.Attributes["url"], &m.URL)...)
+		if a := content.Attributes["url"]; a != nil && m.URL != "" {
+			if u, err := url.Parse(m.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid InfluxDB URL",
+					Detail:   fmt.Sprintf("%q is not an http or https URL; write it as \"http://127.0.0.1:8086\".", m.URL),
+					Subject:  a.Expr.Range().Ptr(),
+				})
+			}
+		}
+		diags = append(diags, decodeString(content.Attributes["database"], &m.Database)...)
+		diags = append(diags, decodeString(content.Attributes["username"], &m.Username)...)
+		diags = append(diags, decodeString(content.Attributes["password"], &m.Password)...)
+		diags = append(diags, decodeSize(content.Attributes["queue_max_bytes"], &m.QueueMaxBytes)...)
+	}
+	return diags
+}
+
+func decodeIngest(b *hcl.Block, in *Ingest) hcl.Diagnostics {
+	content, diags := b.Body.Content(ingestSchema)
+	diags = append(diags, decodeSize(content.Attributes["max_body"], &in.MaxBody)...)
+	diags = append(diags, decodeSize(content.Attributes["max_decompressed"], &in.MaxDecompressed)...)
+	diags = append(diags, decodeDuration(content.Attributes["dedupe_window"], &in.DedupeWindow)...)
+	if a := content.Attributes["unapproved"]; a != nil {
+		var s string
+		d := decodeString(a, &s)
+		diags = append(diags, d...)
+		if !d.HasErrors() && s != UnapprovedFlag && s != UnapprovedReject {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid unapproved value",
+				Detail: fmt.Sprintf("unapproved says what ingest does with points from a plugin that is not an approved release: \"flag\" (store them tagged unapproved=true, the default) or \"reject\"; got %q.%s",
+					s, agentconfig.DidYouMean(s, []string{UnapprovedFlag, UnapprovedReject})),
+				Subject: a.Expr.Range().Ptr(),
+			})
+		} else if !d.HasErrors() {
+			in.Unapproved = s
+		}
+	}
+	return diags
+}
+
+// decodeSize decodes a byte size: a whole number of bytes or a string
+// such as "512MiB" (see agentconfig.ParseSize).
+func decodeSize(a *hcl.Attribute, out *int64) hcl.Diagnostics {
+	if a == nil {
+		return nil
+	}
+	v, diags := a.Expr.Value(nil)
+	if diags.HasErrors() || v.IsNull() || !v.IsKnown() {
+		return diags
+	}
+	var n int64
+	var err error
+	switch v.Type() {
+	case cty.Number:
+		var acc big.Accuracy
+		if n, acc = v.AsBigFloat().Int64(); acc != big.Exact || n < 1 {
+			err = fmt.Errorf("must be a whole number of bytes of at least 1")
+		}
+	case cty.String:
+		n, err = agentconfig.ParseSize(v.AsString())
+	default:
+		err = fmt.Errorf("must be a size such as \"512MiB\", not a %s", v.Type().FriendlyName())
+	}
+	if err != nil {
+		return append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid " + a.Name + " value",
+			Detail:   fmt.Sprintf("%s: %v.", a.Name, err),
+			Subject:  a.Expr.Range().Ptr(),
+		})
+	}
+	*out = n
 	return diags
 }
 

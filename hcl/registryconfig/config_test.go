@@ -18,6 +18,11 @@ import (
 
 var ignoreFiles = cmpopts.IgnoreFields(Config{}, "Files")
 
+var defaultIngest = Ingest{
+	MaxBody: DefaultMaxBody, MaxDecompressed: DefaultMaxDecompressed,
+	DedupeWindow: DefaultDedupeWindow, Unapproved: UnapprovedFlag,
+}
+
 func TestParseValid(t *testing.T) {
 	dir, err := filepath.Abs("testdata/valid")
 	if err != nil {
@@ -28,16 +33,25 @@ func TestParseValid(t *testing.T) {
 			Listen: "0.0.0.0:8480", DataDir: "/var/lib/vigil-registry", ArtifactDir: filepath.Join(dir, "artifacts-disk"),
 			Storage:    Storage{Kind: Postgres, DSN: "postgres://vigil@127.0.0.1:5432/vigil"},
 			Evaluation: Evaluation{Timeout: 2 * time.Minute, MethodTimeout: 5 * time.Second, Workers: 2},
+			Metrics: Metrics{
+				Kind: InfluxDB, Dir: "/var/lib/vigil-registry/metrics", URL: "http://127.0.0.1:8086", Database: "vigil",
+				Username: "vigil", Password: "secret", QueueMaxBytes: 2 << 30,
+			},
+			Ingest: Ingest{MaxBody: 16 << 20, MaxDecompressed: 128 << 20, DedupeWindow: 48 * time.Hour, Unapproved: UnapprovedReject},
 		},
 		"sqlite.hcl": {
 			Listen: DefaultListen, DataDir: filepath.Join(dir, "data"), ArtifactDir: filepath.Join(dir, "data", "artifacts"),
 			Storage:    Storage{Kind: SQLite, Path: "/srv/catalog.db"},
 			Evaluation: Evaluation{Timeout: DefaultTimeout, MethodTimeout: DefaultMethodTimeout, Workers: 1},
+			Metrics:    Metrics{Kind: Embedded, Dir: filepath.Join(dir, "data", "metrics"), Retention: 30 * 24 * time.Hour},
+			Ingest:     defaultIngest,
 		},
 		"empty.hcl": {
 			Listen: DefaultListen, DataDir: DefaultDataDir, ArtifactDir: filepath.Join(DefaultDataDir, "artifacts"),
 			Storage:    Storage{Kind: SQLite, Path: filepath.Join(DefaultDataDir, "registry.db")},
 			Evaluation: Evaluation{Timeout: DefaultTimeout, MethodTimeout: DefaultMethodTimeout, Workers: 1},
+			Metrics:    Metrics{Kind: Embedded, Dir: filepath.Join(DefaultDataDir, "metrics"), Retention: DefaultRetention},
+			Ingest:     defaultIngest,
 		},
 	}
 	for name, want := range tests {
@@ -119,7 +133,7 @@ func TestSuggestions(t *testing.T) {
 		details = append(details, d.Detail)
 	}
 	all := strings.Join(details, "\n")
-	for _, want := range []string{`Did you mean "listen"?`, `Did you mean "sqlite"?`, `Did you mean "evaluation"?`} {
+	for _, want := range []string{`Did you mean "listen"?`, `Did you mean "sqlite"?`, `Did you mean "evaluation"?`, `Did you mean "flag"?`} {
 		if !strings.Contains(all, want) {
 			t.Errorf("no %q in details:\n%s", want, all)
 		}

@@ -68,4 +68,7 @@ output "influxdb" {
   password = "secret"
   gzip     = false
   timeout  = "3s"
+  # a disk spool keeps batches through an InfluxDB outage and a restart
+  spool           = true
+  spool_max_bytes = "64MiB"
 }

@@ -7,3 +7,7 @@ storage "sqlit" { # ERROR: Unsupported storage kind
 
 evaluaton { # ERROR: Unsupported block type
 }
+
+ingest {
+  unapproved = "flagg" # ERROR: Invalid unapproved value
+}

@@ -12,3 +12,19 @@ evaluation {
   method_timeout = "5s"
   workers        = 2
 }
+
+# Metrics go to an InfluxDB; the forwarding queue bounds what waits for it.
+metrics "influxdb" {
+  url             = "http://127.0.0.1:8086"
+  database        = "vigil"
+  username        = "vigil"
+  password        = "secret"
+  queue_max_bytes = "2GiB"
+}
+
+ingest {
+  max_body         = "16MiB"
+  max_decompressed = 134217728
+  dedupe_window    = "48h"
+  unapproved       = "reject"
+}
