@@ -34,6 +34,7 @@ type Options struct {
 	Stdout     io.Writer // the stdout output and --test write here
 	Stderr     io.Writer // diagnostics are rendered here
 	Color      bool
+	Version    string // the agent's version, as the registry is told
 }
 
 // load reads the config and renders its diagnostics.
@@ -182,6 +183,11 @@ func Daemon(ctx context.Context, opts Options, sigs <-chan os.Signal) error {
 	}
 	report("", set)
 	defer os.Remove(filepath.Join(cfg.Agent.DataDir, StatusFileName))
+	ann := newAnnouncer(cfg, opts.Log)
+	annCtx, stopAnn := context.WithCancel(context.Background())
+	defer stopAnn()
+	go ann.run(annCtx)
+	ann.announce(set.inventory(opts.Version))
 	opts.Log.Info("agent started", "node", cfg.Agent.Node, "plugins", len(set.plugins), "promises", len(cfg.Promises))
 	for {
 		var sig os.Signal
@@ -194,6 +200,7 @@ func Daemon(ctx context.Context, opts Options, sigs <-chan os.Signal) error {
 			r, why = reload(ctx, r, socketDir, opts)
 			gen++
 			report(why, r.set)
+			ann.announce(r.set.inventory(opts.Version))
 			continue
 		}
 		opts.Log.Info("shutting down", "signal", sig, "deadline", cfg.Agent.ShutdownTimeout)

@@ -77,7 +77,7 @@ func (c *AgentCommand) Run(ctx context.Context, args []string) int {
 		fmt.Fprintf(c.Stderr, "vigil agent: %v\n", err)
 		return ExitUsage
 	}
-	opts := agent.Options{ConfigPath: a.config, Log: log, Stdout: c.Stdout, Stderr: c.Stderr}
+	opts := agent.Options{ConfigPath: a.config, Log: log, Stdout: c.Stdout, Stderr: c.Stderr, Version: c.Version}
 	switch {
 	case a.once || a.test:
 		err = agent.Once(ctx, opts, a.test)

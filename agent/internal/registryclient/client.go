@@ -160,11 +160,17 @@ func (c *Client) getJSON(ctx context.Context, path string, out any) error {
 // postJSON POSTs in as JSON to path and decodes a response with status
 // want into out.
 func (c *Client) postJSON(ctx context.Context, path string, in any, want int, out any) error {
+	return c.sendJSON(ctx, http.MethodPost, path, in, want, out)
+}
+
+// sendJSON sends in as JSON to path with method and decodes a response
+// with status want into out.
+func (c *Client) sendJSON(ctx context.Context, method, path string, in any, want int, out any) error {
 	b, err := json.Marshal(in)
 	if err != nil {
 		return err
 	}
-	req, err := c.newRequest(ctx, http.MethodPost, path, bytes.NewReader(b))
+	req, err := c.newRequest(ctx, method, path, bytes.NewReader(b))
 	if err != nil {
 		return err
 	}
