@@ -43,7 +43,10 @@ type Agent struct {
 	// PluginAutoMTLS secures each plugin's gRPC connection with mutual
 	// TLS, certificates made per launch (default true).
 	PluginAutoMTLS bool
-	DeclRange      hcl.Range // the block header; empty without an agent block
+	// InternalMetrics emits the agent's own health (vigil_plugin,
+	// vigil_task, vigil_output) every interval (default true).
+	InternalMetrics bool
+	DeclRange       hcl.Range // the block header; empty without an agent block
 }
 
 // reservedTags are set by the agent on every point.
@@ -54,6 +57,7 @@ var agentSchema = &hcl.BodySchema{
 		{Name: "node"}, {Name: "tags"}, {Name: "interval"}, {Name: "jitter"},
 		{Name: "plugin_dir"}, {Name: "data_dir"}, {Name: "flush_interval"},
 		{Name: "batch_size"}, {Name: "shutdown_timeout"}, {Name: "plugin_auto_mtls"},
+		{Name: "internal_metrics"},
 	},
 }
 
@@ -67,6 +71,7 @@ func decodeAgent(b *hcl.Block, base string, diags *hcl.Diagnostics) Agent {
 		BatchSize:       DefaultBatchSize,
 		ShutdownTimeout: DefaultShutdownTimeout,
 		PluginAutoMTLS:  true,
+		InternalMetrics: true,
 	}
 	var attrs hcl.Attributes
 	if b != nil {
@@ -102,6 +107,7 @@ func decodeAgent(b *hcl.Block, base string, diags *hcl.Diagnostics) Agent {
 	r.positiveInt("batch_size", &a.BatchSize)
 	r.duration("shutdown_timeout", &a.ShutdownTimeout)
 	r.boolean("plugin_auto_mtls", &a.PluginAutoMTLS)
+	r.boolean("internal_metrics", &a.InternalMetrics)
 	return a
 }
 

@@ -28,7 +28,7 @@ func defaultAgent(t *testing.T) Agent {
 	return Agent{
 		Node: host, Tags: map[string]string{}, Interval: 10 * time.Second,
 		PluginDir: "/var/lib/vigil/plugins", DataDir: "/var/lib/vigil",
-		FlushInterval: time.Second, BatchSize: 10000, ShutdownTimeout: 10 * time.Second, PluginAutoMTLS: true,
+		FlushInterval: time.Second, BatchSize: 10000, ShutdownTimeout: 10 * time.Second, PluginAutoMTLS: true, InternalMetrics: true,
 	}
 }
 
@@ -122,7 +122,7 @@ promise "load" {
 					Node: "db-2", Tags: map[string]string{"dc": "fra1", "rack": "r12"},
 					Interval: 30 * time.Second, Jitter: 2 * time.Second,
 					PluginDir: filepath.Join(filepath.Dir(base), "plugins"), DataDir: filepath.Join(base, "state"),
-					FlushInterval: 500 * time.Millisecond, BatchSize: 5000, ShutdownTimeout: time.Minute, PluginAutoMTLS: false,
+					FlushInterval: 500 * time.Millisecond, BatchSize: 5000, ShutdownTimeout: time.Minute, PluginAutoMTLS: false, InternalMetrics: false,
 				},
 				Registry: &Registry{URL: "http://registry.internal:8080", Token: "vgl_agent_abc"},
 				Plugins: []Plugin{{

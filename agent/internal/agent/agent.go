@@ -117,7 +117,9 @@ func start(set *Set, pipe *pipeline.Pipeline, log hclog.Logger) *running {
 		go func() { defer r.sups.Done(); p.sup.Run(supCtx) }()
 	}
 	tasks := set.tasks(pipe, promise.NoHistory{}, log)
-	tasks = append(tasks, r.internalTask())
+	if set.cfg.Agent.InternalMetrics {
+		tasks = append(tasks, r.internalTask())
+	}
 	r.sched = scheduler.New(tasks)
 	tickCtx, stopTicks := context.WithCancel(context.Background())
 	runCtx, cancelRuns := context.WithCancel(context.Background())
@@ -300,7 +302,7 @@ func Once(ctx context.Context, opts Options, test bool) error {
 	for name, err := range runErrs {
 		errs = append(errs, fmt.Errorf("%s: %w", name, err))
 	}
-	if !test {
+	if !test && cfg.Agent.InternalMetrics {
 		r.writeInternal()
 	}
 	if err := pipe.Flush(ctx); err != nil {

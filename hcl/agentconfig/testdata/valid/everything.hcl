@@ -10,6 +10,7 @@ agent {
   batch_size       = 5000
   shutdown_timeout = "1m"
   plugin_auto_mtls = false
+  internal_metrics = false # no vigil_* health points
 }
 
 registry {
