@@ -222,6 +222,12 @@ type PromiseResult struct {
 }
 
 // Fleet is the state ingest keeps about the nodes that write to it.
+// Registry-clock times (batches seen, nodes first and last seen) are kept to
+// the microsecond, point times (LatestValue, PromiseResult) to the
+// nanosecond; all read back in UTC. Input that breaks a documented rule (an
+// empty name or key part, an unknown value type, a status outside 0–3,
+// inventory that is not JSON) is refused with ErrInvalid and nothing is
+// written.
 type Fleet interface {
 	// RememberBatch records that node sent batch id at. It returns false,
 	// and records nothing, if the same node's id is already remembered.
@@ -230,17 +236,21 @@ type Fleet interface {
 	// how many.
 	ForgetBatches(ctx context.Context, before time.Time) (int64, error)
 	// TouchNode records that node was seen at: it creates the node (first
-	// seen = at) or moves its last seen forward (never backward).
+	// seen = last seen = at) or moves its last seen forward (never
+	// backward; an earlier at moves first seen back instead).
 	TouchNode(ctx context.Context, node string, at time.Time) error
 	// SetNodeInfo replaces what node reported about itself (creating the
-	// node, seen at, if it is new).
+	// node, seen at, if it is new) and records the contact at at as
+	// TouchNode does.
 	SetNodeInfo(ctx context.Context, node string, info NodeInfo, at time.Time) error
 	// Node returns one node; ErrNotFound if it never wrote.
 	Node(ctx context.Context, name string) (Node, error)
 	// ListNodes returns every node, sorted by name.
 	ListNodes(ctx context.Context) ([]Node, error)
-	// PutLatest upserts latest values; a value older than the stored one
-	// for the same node, measurement, tags and field is ignored.
+	// PutLatest upserts latest values, in one transaction; a value older
+	// than the stored one for the same node, measurement, tags and field is
+	// ignored (one as old replaces it), and so is the older of two in the
+	// same call.
 	PutLatest(ctx context.Context, values []LatestValue) error
 	// Latest returns a node's latest values sorted by measurement, tags,
 	// field.
@@ -249,7 +259,8 @@ type Fleet interface {
 	// older result than the stored one is ignored.
 	PutPromiseResults(ctx context.Context, results []PromiseResult) error
 	// PromiseResults returns a node's latest promise results, sorted by
-	// plugin then promise; every node's when node is "".
+	// plugin then promise; every node's, sorted by node first, when node
+	// is "".
 	PromiseResults(ctx context.Context, node string) ([]PromiseResult, error)
 }
 
@@ -261,5 +272,6 @@ type Store interface {
 	Credentials
 	Releases
 	Evaluations
+	Fleet
 	Close() error
 }

@@ -23,3 +23,13 @@ func TestConformance(t *testing.T) {
 		return s, reopen
 	})
 }
+
+// BenchmarkPutLatest: go test -run '^$' -bench PutLatest -benchtime 20x -count 3
+func BenchmarkPutLatest(b *testing.B) {
+	s, err := postgres.Open(context.Background(), pgtest.Start(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchPutLatest(b, s, 10_000)
+}

@@ -55,7 +55,7 @@ func Open(ctx context.Context, path string) (store.Store, error) {
 	if err != nil {
 		return nil, errors.Join(err, w.Close(), r.Close())
 	}
-	db, err := sqlstore.Open(ctx, w, r, sqlstore.Dialect{Migrations: sub, MapError: mapError}, r.Close, w.Close)
+	db, err := sqlstore.Open(ctx, w, r, sqlstore.Dialect{Migrations: sub, Anonymous: true, MapError: mapError}, r.Close, w.Close)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}

@@ -45,8 +45,8 @@ func TestOpen(t *testing.T) {
 		t.Errorf("journal_mode = %q (%v), want wal", mode, err)
 	}
 	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != 1 {
-		t.Errorf("schema_migrations has %d rows (%v), want 1", n, err)
+	if err := db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("schema_migrations has %d rows (%v), want 2", n, err)
 	}
 	if _, err := db.Exec(`INSERT INTO schema_migrations (version, name, applied) VALUES (9999, '9999_future.sql', 0)`); err != nil {
 		t.Fatal(err)
@@ -57,4 +57,14 @@ func TestOpen(t *testing.T) {
 		}
 		t.Errorf("Open of a database from a newer registry: %v, want a refusal", err)
 	}
+}
+
+// BenchmarkPutLatest: go test -run '^$' -bench PutLatest -benchtime 20x -count 3
+func BenchmarkPutLatest(b *testing.B) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "registry.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchPutLatest(b, s, 10_000)
 }

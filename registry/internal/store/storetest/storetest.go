@@ -36,6 +36,15 @@ func Run(t *testing.T, open Open) {
 		{"Evaluations", testEvaluations},
 		{"DeleteRelease", testDeleteRelease},
 		{"Reopen", testReopen},
+		{"RememberBatch", testRememberBatch},
+		{"ForgetBatches", testForgetBatches},
+		{"ConcurrentRememberBatch", testConcurrentRememberBatch},
+		{"Nodes", testNodes},
+		{"LatestKinds", testLatestKinds},
+		{"LatestNewest", testLatestNewest},
+		{"LatestMany", testLatestMany},
+		{"ConcurrentPutLatest", testConcurrentPutLatest},
+		{"PromiseResults", testPromiseResults},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, open) })

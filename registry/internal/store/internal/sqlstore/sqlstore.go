@@ -3,7 +3,9 @@
 // connections and supplies a Dialect: its migrations, its locking clauses
 // and the mapping of its driver's errors onto the store's sentinels. The
 // SQL here is the common subset of SQLite and PostgreSQL ($n placeholders,
-// RETURNING); times are stored as Unix microseconds in BIGINT columns.
+// RETURNING, INSERT ... ON CONFLICT); registry-clock times are stored as
+// Unix microseconds in BIGINT columns, point times (the fleet's latest
+// values and promise results) as Unix nanoseconds.
 package sqlstore
 
 import (
@@ -31,6 +33,11 @@ type Dialect struct {
 	// is about to change (" FOR UPDATE" in PostgreSQL; SQLite has one
 	// writer and needs nothing).
 	ForUpdate string
+	// Anonymous makes the long multi-row statements that store the fleet's
+	// latest values use anonymous "?" parameters instead of "$n": SQLite
+	// looks a named parameter up by a linear scan, so binding n of them
+	// costs n², while PostgreSQL knows only "$n".
+	Anonymous bool
 	// MapError wraps a driver error with store.ErrConflict, ErrNotFound or
 	// ErrInvalid when it is a constraint violation, else returns it as is.
 	MapError func(error) error
