@@ -1,0 +1,335 @@
+package influx_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/vigilmon/vigil/registry/internal/metrics"
+	"github.com/vigilmon/vigil/registry/internal/metrics/influx"
+	"github.com/vigilmon/vigil/registry/internal/metrics/metricstest"
+	"github.com/vigilmon/vigil/test/influxtest"
+	"github.com/vigilmon/vigil/test/syncbuf"
+)
+
+// TestMain doubles as the process TestCrashSafety kills.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("VIGIL_INFLUX_CRASH_DIR"); dir != "" {
+		crashChild(dir, os.Getenv("VIGIL_INFLUX_CRASH_URL"))
+		return
+	}
+	os.Exit(m.Run())
+}
+
+var dbSeq atomic.Int64
+
+// open opens a store in dir on a database of its own (unless opts names
+// one), closed when the test ends.
+func open(t *testing.T, dir string, opts influx.Options) *influx.Store {
+	t.Helper()
+	if opts.Database == "" {
+		opts.Database = fmt.Sprintf("vigil_test_%d", dbSeq.Add(1))
+	}
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	st, err := influx.Open(dir, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestConformance(t *testing.T) {
+	base := influxtest.Start(t)
+	metricstest.Run(t, func(t *testing.T) metrics.Store {
+		return open(t, t.TempDir(), influx.Options{URL: base})
+	})
+}
+
+// points makes n points of measurement m, one series per node, time
+// start + i seconds, v = i.
+func points(m string, n, start int) []metrics.Point {
+	pts := make([]metrics.Point, n)
+	for i := range n {
+		pts[i] = metrics.Point{
+			Measurement: m,
+			Tags:        []metrics.Tag{{Key: "node", Value: "web-1"}},
+			Fields:      []metrics.Field{{Key: "v", Value: metrics.Value{Kind: metrics.Float, F: float64(start + i)}}},
+			Time:        epoch.Add(time.Duration(start+i) * time.Second).UnixNano(),
+		}
+	}
+	return pts
+}
+
+var epoch = time.Unix(time.Now().Unix()/3600*3600-3600, 0)
+
+// values returns the values of field v of m from st, raw, over the hour.
+func values(t *testing.T, st metrics.Store, m string) []float64 {
+	t.Helper()
+	series, err := st.Query(t.Context(), metrics.Query{Measurement: m, Field: "v", From: epoch, To: epoch.Add(time.Hour)})
+	if err != nil {
+		t.Fatalf("Query: %v", err)
+	}
+	var vs []float64
+	for _, s := range series {
+		for _, smp := range s.Samples {
+			vs = append(vs, smp.Value)
+		}
+	}
+	return vs
+}
+
+func seq(from, n int) []float64 {
+	vs := make([]float64, n)
+	for i := range vs {
+		vs[i] = float64(from + i)
+	}
+	return vs
+}
+
+// switchProxy is InfluxDB behind a switch: when down, every connection is
+// closed without an answer.
+type switchProxy struct {
+	up atomic.Bool
+	rp *httputil.ReverseProxy
+}
+
+func newSwitchProxy(t *testing.T, target string) (*switchProxy, string) {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &switchProxy{rp: httputil.NewSingleHostReverseProxy(u)}
+	p.rp.ErrorLog = log.New(io.Discard, "", 0) // a switched-off backend is the point
+	srv := httptest.NewServer(p)
+	t.Cleanup(srv.Close)
+	return p, srv.URL
+}
+
+func (p *switchProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p.up.Load() {
+		p.rp.ServeHTTP(w, r)
+		return
+	}
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err == nil {
+		conn.Close()
+	}
+}
+
+// TestInfluxDown: InfluxDB is away when the store opens, while points
+// are written, across a restart of the store; when it is back, Flush
+// returns and every point is there once.
+func TestInfluxDown(t *testing.T) {
+	base := influxtest.Start(t)
+	proxy, proxyURL := newSwitchProxy(t, base)
+	dir := t.TempDir()
+	logs := &syncbuf.Buffer{}
+	opts := influx.Options{URL: proxyURL, Database: "vigil_down", RetryMax: 50 * time.Millisecond, CloseTimeout: 100 * time.Millisecond,
+		Logger: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Info})}
+
+	st, err := influx.Open(dir, opts)
+	if err != nil {
+		t.Fatalf("Open with InfluxDB down: %v", err)
+	}
+	for i := range 3 {
+		if err := st.Write(t.Context(), points("down", 100, 100*i)); err != nil {
+			t.Fatalf("Write %d with InfluxDB down: %v", i, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	err = st.Flush(ctx)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Flush with InfluxDB down = %v; want it to wait until its context ends", err)
+	}
+	waitFor(t, "a failed attempt", func() bool { return st.Stats().Retries > 0 })
+	stats := st.Stats()
+	if stats.Forwarded != 0 || stats.Retries == 0 || stats.Queued < 3 {
+		t.Errorf("stats while down: %+v; want nothing forwarded, retries, 3 records queued", stats)
+	}
+	// A restart during the outage: Close gives up on the queue after
+	// CloseTimeout; the next Open forwards it.
+	if err := st.Close(); err != nil {
+		t.Fatalf("Close with InfluxDB down: %v", err)
+	}
+	if err := st.Write(t.Context(), points("down", 1, 0)); !errors.Is(err, influx.ErrClosed) {
+		t.Errorf("Write after Close = %v; want ErrClosed", err)
+	}
+
+	st = open(t, dir, opts)
+	if err := st.Write(t.Context(), points("down", 200, 300)); err != nil {
+		t.Fatalf("Write after reopening with InfluxDB down: %v", err)
+	}
+	waitFor(t, "a failed attempt after reopening", func() bool { return st.Stats().Retries > 0 })
+	proxy.up.Store(true)
+	ctx, cancel = context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	if err := st.Flush(ctx); err != nil {
+		t.Fatalf("Flush once InfluxDB is back: %v", err)
+	}
+	if d := cmp.Diff(seq(0, 500), values(t, st, "down")); d != "" {
+		t.Errorf("points in InfluxDB (-want +got):\n%s", d)
+	}
+	stats = st.Stats()
+	if stats.Forwarded != 500 || stats.Queued != 0 || stats.Rejected != 0 || stats.Dropped != 0 {
+		t.Errorf("stats after the outage: %+v; want 500 forwarded, nothing queued, rejected or dropped", stats)
+	}
+	for _, want := range []string{"cannot create the database yet", "cannot create the database; retrying", "closing with points still queued",
+		"forwarding points queued before the restart", "InfluxDB takes writes again"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %q:\n%s", want, logs)
+		}
+	}
+}
+
+// waitFor polls cond for up to 30 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 30s for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestCrashSafety kills a process that wrote points while InfluxDB was
+// unreachable; a new store on its directory forwards them all.
+func TestCrashSafety(t *testing.T) {
+	base := influxtest.Start(t)
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String()
+	l.Close() // connections to it are refused
+
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "VIGIL_INFLUX_CRASH_DIR="+dir, "VIGIL_INFLUX_CRASH_URL="+dead)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "written 1000\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("child said %q, %v; want \"written 1000\"", line, err)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	st := open(t, dir, influx.Options{URL: base, Database: "vigil_crash"})
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	if err := st.Flush(ctx); err != nil {
+		t.Fatalf("Flush after the crash: %v", err)
+	}
+	if d := cmp.Diff(seq(0, 1000), values(t, st, "crash")); d != "" {
+		t.Errorf("points in InfluxDB (-want +got):\n%s", d)
+	}
+}
+
+// crashChild writes 1,000 points in ten writes to a store that cannot
+// reach InfluxDB, says so, and waits to be killed.
+func crashChild(dir, url string) {
+	st, err := influx.Open(dir, influx.Options{URL: url, Database: "vigil_crash", RetryMax: 50 * time.Millisecond})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "crash child:", err)
+		os.Exit(2)
+	}
+	for i := range 10 {
+		if err := st.Write(context.Background(), points("crash", 100, 100*i)); err != nil {
+			fmt.Fprintln(os.Stderr, "crash child:", err)
+			os.Exit(2)
+		}
+	}
+	fmt.Println("written 1000")
+	select {}
+}
+
+// TestRejected: a body InfluxDB answers 400 (a field type conflict) is
+// counted, logged and not retried, and its good lines are stored.
+func TestRejected(t *testing.T) {
+	base := influxtest.Start(t)
+	logs := &syncbuf.Buffer{}
+	st := open(t, t.TempDir(), influx.Options{URL: base, Logger: hclog.New(&hclog.LoggerOptions{Output: logs})})
+	if err := st.Write(t.Context(), points("conflict", 2, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	bad := points("conflict", 3, 2)
+	bad[1].Fields[0].Value = metrics.Value{Kind: metrics.String, S: "not a float"}
+	if err := st.Write(t.Context(), bad); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := st.Flush(ctx); err != nil {
+		t.Fatalf("Flush after a rejected write: %v", err)
+	}
+	if d := cmp.Diff([]float64{0, 1, 2, 4}, values(t, st, "conflict")); d != "" {
+		t.Errorf("points in InfluxDB (-want +got):\n%s", d)
+	}
+	got := st.Stats()
+	want := influx.Stats{Forwarded: 4, Rejected: 1, RejectedBatches: 1}
+	if d := cmp.Diff(want, got, cmpopts.IgnoreFields(influx.Stats{}, "QueuedBytes")); d != "" {
+		t.Errorf("stats (-want +got):\n%s", d)
+	}
+	if !strings.Contains(logs.String(), "InfluxDB refused points; not retrying them") || !strings.Contains(logs.String(), "field type conflict") {
+		t.Errorf("logs lack the refusal:\n%s", logs)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		opts influx.Options
+		want string
+	}{
+		{"no URL", influx.Options{Database: "d"}, `influx: URL "": want http://host:port`},
+		{"not http", influx.Options{URL: "udp://127.0.0.1:8089", Database: "d"}, `influx: URL "udp://127.0.0.1:8089": want http://host:port`},
+		{"no database", influx.Options{URL: "http://127.0.0.1:8086"}, "influx: a database name is required"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := influx.Open(t.TempDir(), tc.opts)
+			if err == nil {
+				st.Close()
+			}
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("Open error = %v; want %q", err, tc.want)
+			}
+		})
+	}
+}
