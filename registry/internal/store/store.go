@@ -232,6 +232,10 @@ type Fleet interface {
 	// RememberBatch records that node sent batch id at. It returns false,
 	// and records nothing, if the same node's id is already remembered.
 	RememberBatch(ctx context.Context, node, id string, at time.Time) (fresh bool, err error)
+	// ForgetBatch forgets one remembered batch id (ingest gives back the
+	// claim of a batch it could not store, so the sender's retry is
+	// stored); forgetting an id not remembered is not an error.
+	ForgetBatch(ctx context.Context, node, id string) error
 	// ForgetBatches drops batch ids remembered before before and returns
 	// how many.
 	ForgetBatches(ctx context.Context, before time.Time) (int64, error)

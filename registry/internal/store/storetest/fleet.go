@@ -49,6 +49,28 @@ func testRememberBatch(t *testing.T, open Open) {
 	wantErr(t, "no id", err, store.ErrInvalid)
 }
 
+func testForgetBatch(t *testing.T, open Open) {
+	ctx := context.Background()
+	s, _ := open(t)
+	for _, b := range [][2]string{{"web-1", "b1"}, {"web-2", "b1"}} {
+		if _, err := s.RememberBatch(ctx, b[0], b[1], at(0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantErr(t, "forget", s.ForgetBatch(ctx, "web-1", "b1"), nil)
+	wantErr(t, "forget again", s.ForgetBatch(ctx, "web-1", "b1"), nil)
+	for _, tc := range []struct {
+		node  string
+		fresh bool
+	}{{"web-1", true}, {"web-2", false}} {
+		fresh, err := s.RememberBatch(ctx, tc.node, "b1", at(0))
+		wantErr(t, "remember", err, nil)
+		if fresh != tc.fresh {
+			t.Errorf("after ForgetBatch(web-1, b1), RememberBatch(%s, b1) = %v, want %v", tc.node, fresh, tc.fresh)
+		}
+	}
+}
+
 func testForgetBatches(t *testing.T, open Open) {
 	ctx := context.Background()
 	s, _ := open(t)

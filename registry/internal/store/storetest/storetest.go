@@ -37,6 +37,7 @@ func Run(t *testing.T, open Open) {
 		{"DeleteRelease", testDeleteRelease},
 		{"Reopen", testReopen},
 		{"RememberBatch", testRememberBatch},
+		{"ForgetBatch", testForgetBatch},
 		{"ForgetBatches", testForgetBatches},
 		{"ConcurrentRememberBatch", testConcurrentRememberBatch},
 		{"Nodes", testNodes},

@@ -33,6 +33,14 @@ func (db *DB) RememberBatch(ctx context.Context, node, id string, at time.Time) 
 	return n == 1, nil
 }
 
+// ForgetBatch implements store.Fleet.
+func (db *DB) ForgetBatch(ctx context.Context, node, id string) error {
+	if _, err := db.w.ExecContext(ctx, `DELETE FROM ingest_batches WHERE node = $1 AND id = $2`, node, id); err != nil {
+		return db.fail(fmt.Sprintf("forgetting batch %q of node %q", id, node), err)
+	}
+	return nil
+}
+
 // ForgetBatches implements store.Fleet.
 func (db *DB) ForgetBatches(ctx context.Context, before time.Time) (int64, error) {
 	res, err := db.w.ExecContext(ctx, `DELETE FROM ingest_batches WHERE seen_at < $1`, before.UnixMicro())
