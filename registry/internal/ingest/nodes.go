@@ -22,6 +22,7 @@ const (
 	maxNameLen       = 128 // tag keys, plugin names
 	maxValueLen      = 256 // tag values
 	maxVersionLen    = 64  // agent and plugin versions, plugin states
+	maxErrorLen      = 1024
 )
 
 // inventoryRequest is the body of PUT /v1/nodes/{node}/inventory.
@@ -37,6 +38,7 @@ type inventoryPlugin struct {
 	Version string `json:"version"`
 	SHA256  string `json:"sha256,omitempty"`
 	State   string `json:"state,omitempty"`
+	Error   string `json:"error,omitempty"` // why a plugin is not running
 }
 
 // storedInventory is store.Node.Inventory as ingest writes it: what the
@@ -85,6 +87,9 @@ func (inv *inventoryRequest) validate() []string {
 			if msg := checkText(p.State, maxVersionLen); msg != "" {
 				bad("plugins[%d].state %s", i, msg)
 			}
+		}
+		if len(p.Error) > maxErrorLen {
+			bad("plugins[%d].error is longer than %d bytes", i, maxErrorLen)
 		}
 	}
 	return errs

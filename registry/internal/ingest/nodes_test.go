@@ -58,6 +58,14 @@ func TestInventoryValidation(t *testing.T) {
 		name:   "good",
 		body:   `{"agent_version":"0.4.0","tags":{"site":"paris"},"plugins":[{"name":"system","version":"1.0.0","sha256":"` + sha + `","state":"running"}]}`,
 		status: 204,
+	}, {
+		name:   "a failed plugin says why",
+		body:   `{"agent_version":"0.4.0","plugins":[{"name":"net","version":"0.1.0","state":"failed","error":"config: paths is required"}]}`,
+		status: 204,
+	}, {
+		name:   "error too long",
+		body:   `{"agent_version":"0.4.0","plugins":[{"name":"net","version":"0.1.0","state":"failed","error":"` + strings.Repeat("e", maxErrorLen+1) + `"}]}`,
+		status: 400,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
