@@ -12,12 +12,13 @@ RUN_DIR   ?= .vigil-run
 PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6
 PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
 
-.PHONY: help build run test test-short bench bench-idle proto fmt lint clean
+.PHONY: help build run test test-short bench bench-idle bench-ingest proto fmt lint clean
 
 help:
 	@echo "make run     build everything and run the agent on examples/agent.hcl (Ctrl-C stops it)"
 	@echo "make test    every test: unit, fuzz seeds, plugins over real go-plugin, end-to-end with real binaries"
 	@echo "make bench   benchmarks (figures: docs/performance.md); make bench-idle: idle RSS and CPU"
+	@echo "make bench-ingest  registry ingest vs InfluxDB 1.6, and the 1,000-agent soak"
 	@echo "make build   binaries into $(BIN)/"
 	@echo "make proto   regenerate sdk/proto with pinned generators"
 	@echo "make fmt | lint | clean"
@@ -57,6 +58,13 @@ bench-idle: build
 	$(GO) run ./test/bench/idle --vigil $(CURDIR)/$(BIN)/vigil \
 		--system-plugin $(CURDIR)/$(BIN)/vigil-plugin-system --process-plugin $(CURDIR)/$(BIN)/vigil-plugin-process \
 		--net-plugin $(CURDIR)/$(BIN)/vigil-plugin-net
+
+# Ingest throughput against a real InfluxDB 1.6, the registry with the
+# embedded store and the registry forwarding to InfluxDB (about 5 min),
+# then the 1,000-agent soak (about 3 min). Figures: docs/performance.md.
+bench-ingest:
+	$(GO) run ./test/bench/ingest --duration 30s
+	$(GO) run ./test/bench/ingest --soak --duration 2m
 
 proto:
 	$(GO) install $(PROTOC_GEN_GO)
