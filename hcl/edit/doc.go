@@ -12,6 +12,11 @@
 // HCL type agent.hcl's schema expects for the attribute; keys inside a
 // `config` object (whose schema belongs to the plugin) are inferred.
 //
+// EnsurePlugin writes a whole new plugin block for `vigil install`: its
+// arguments, then nested promise blocks, each under its comment lines;
+// a promise block that needs the operator's config is written commented
+// out, so the file stays valid and shows what is available.
+//
 // It builds on hashicorp/hcl: hclsyntax locates what to change and
 // hclwrite renders the new values and blocks. hclwrite's File.Bytes
 // re-spaces the whole file, so new text is spliced into the original bytes

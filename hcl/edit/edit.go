@@ -198,46 +198,6 @@ func (d *Document) Unset(path string) error {
 	return d.commit(out)
 }
 
-// EnsurePlugin adds a plugin "<name>" block with version, and collect and
-// config when given (a nil collect leaves the argument out: every
-// collector runs), or, when the block exists, sets only its version.
-func (d *Document) EnsurePlugin(name, version string, collect []string, config map[string]any) error {
-	root := d.root()
-	if b := findBlock(root, step{typ: "plugin", label: name, labeled: true}); b != nil {
-		if a, ok := b.Body.Attributes["version"]; ok {
-			r := a.Expr.Range()
-			return d.commit(d.splice(r.Start.Byte, r.End.Byte, render(cty.StringVal(version))))
-		}
-		return d.commit(d.insertItem(b.Body, b, "version = "+render(cty.StringVal(version)), ""))
-	}
-	f := hclwrite.NewEmptyFile()
-	body := f.Body().AppendNewBlock("plugin", []string{name}).Body()
-	body.SetAttributeValue("version", cty.StringVal(version))
-	if collect != nil {
-		vals := make([]cty.Value, len(collect))
-		for i, c := range collect {
-			vals[i] = cty.StringVal(c)
-		}
-		lv := cty.ListValEmpty(cty.String)
-		if len(vals) > 0 {
-			lv = cty.ListVal(vals)
-		}
-		body.SetAttributeValue("collect", lv)
-	}
-	if len(config) > 0 {
-		b, err := json.Marshal(config)
-		if err != nil {
-			return fmt.Errorf("encoding the config of plugin %q: %w", name, err)
-		}
-		v, err := parseJSON(string(b))
-		if err != nil {
-			return fmt.Errorf("encoding the config of plugin %q: %w", name, err)
-		}
-		body.SetAttributeValue("config", v)
-	}
-	return d.commit(d.insertItem(root, nil, strings.TrimSuffix(string(f.Bytes()), "\n"), "plugin"))
-}
-
 // commit accepts out as the new source if agentconfig decodes it.
 func (d *Document) commit(out []byte) error {
 	cfg, diags := agentconfig.Parse(out, d.filename)

@@ -42,10 +42,25 @@ var goldenCases = []struct {
 	{"unset-block", func(d *Document) error { return d.Unset("promise.load") }},
 	{"unset-nested-block", func(d *Document) error { return d.Unset("plugin.system.promise.disk-root") }},
 	{"ensure-plugin-new", func(d *Document) error {
-		return d.EnsurePlugin("process", "0.3.0", []string{"procs"}, map[string]any{"names": []any{"nginx", "vigil"}})
+		return d.EnsurePlugin(Plugin{Name: "process", Version: "0.3.0", Collect: []string{"procs"}, Config: map[string]any{"names": []any{"nginx", "vigil"}}})
 	}},
-	{"ensure-plugin-update", func(d *Document) error { return d.EnsurePlugin("system", "1.3.0", []string{"ignored"}, nil) }},
-	{"ensure-plugin-empty-file", func(d *Document) error { return d.EnsurePlugin("system", "1.0.0", nil, nil) }},
+	{"ensure-plugin-update", func(d *Document) error {
+		return d.EnsurePlugin(Plugin{Name: "system", Version: "1.3.0", Collect: []string{"ignored"},
+			Promises: []Promise{{ID: "system-ignored", Check: "ignored"}}})
+	}},
+	{"ensure-plugin-empty-file", func(d *Document) error { return d.EnsurePlugin(Plugin{Name: "system", Version: "1.0.0"}) }},
+	{"ensure-plugin-promises", func(d *Document) error {
+		return d.EnsurePlugin(Plugin{Name: "hello", Version: "0.1.0", Collect: []string{"files"}, Config: map[string]any{"max_files": 1000},
+			Promises: []Promise{
+				{ID: "hello-up", Check: "up", Config: map[string]any{"message": "fine", "min": 1}, Comment: []string{"up: OK while the plugin answers."}},
+				{ID: "hello-fresh", Check: "fresh", Config: map[string]any{"path": nil, "max_age": "24h"}, Disabled: true,
+					Comment: []string{"fresh: CRITICAL when a file is too old.", "Not enabled: set path (glob pattern), then uncomment the block."}},
+			}})
+	}},
+	{"ensure-plugin-promises-only", func(d *Document) error {
+		return d.EnsurePlugin(Plugin{Name: "net", Version: "0.1.0", Collect: []string{},
+			Promises: []Promise{{ID: "net-tcp", Check: "tcp", Config: map[string]any{"address": nil}, Disabled: true}}})
+	}},
 }
 
 func TestGolden(t *testing.T) {
@@ -189,7 +204,7 @@ func TestErrors(t *testing.T) {
 		{name: "result invalid: plugin without version", op: func(d *Document) error { return d.Set("plugin.new.interval", "1s") }, invalid: true, want: "version"},
 		{name: "result invalid: required attribute", op: func(d *Document) error { return d.Unset("registry.url") }, invalid: true},
 		{name: "result invalid: reserved tag", op: func(d *Document) error { return d.Set("agent.tags.node", "x") }, invalid: true, want: "Reserved tag"},
-		{name: "result invalid: bad version", op: func(d *Document) error { return d.EnsurePlugin("system", "latest", nil, nil) }, invalid: true},
+		{name: "result invalid: bad version", op: func(d *Document) error { return d.EnsurePlugin(Plugin{Name: "system", Version: "latest"}) }, invalid: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, _ := Parse(src, "agent.hcl")

@@ -34,6 +34,8 @@ func FuzzEdit(f *testing.F) {
 	}
 	f.Add([]byte("agent { tags = {} }\n"), uint8(0), uint8(2), "x")
 	f.Add([]byte("plugin \"system\" {\n  version = \"1.0.0\"\n  config = { a = { b = 1 }, c = 2 }\n}\n"), uint8(1), uint8(13), "")
+	f.Add([]byte("agent {}\n"), uint8(3), uint8(0), "x\n}\nplugin \"evil\" {\n  version = \"1.0.0\"\n}\n#")
+	f.Add([]byte("agent {}\n"), uint8(3), uint8(0), "a\rpromise \"p\" { command = [\"x\"] }\u2028b")
 	f.Fuzz(func(t *testing.T, src []byte, op, pathIdx uint8, value string) {
 		d, diags := Parse(src, "agent.hcl")
 		if diags.HasErrors() {
@@ -41,13 +43,18 @@ func FuzzEdit(f *testing.F) {
 		}
 		path := fuzzPaths[int(pathIdx)%len(fuzzPaths)]
 		var err error
-		switch op % 3 {
+		before, _ := agentconfig.Parse(src, "agent.hcl")
+		switch op % 4 {
 		case 0:
 			err = d.Set(path, value)
 		case 1:
 			err = d.Unset(path)
+		case 2:
+			err = d.EnsurePlugin(Plugin{Name: "system", Version: value})
 		default:
-			err = d.EnsurePlugin("system", value, nil, nil)
+			// Comment text (from a plugin's manifest) stays comment.
+			err = d.EnsurePlugin(Plugin{Name: "fz", Version: "1.0.0", Collect: []string{}, Promises: []Promise{
+				{ID: "fz-x", Check: "x", Config: map[string]any{"k": value, "req": nil}, Comment: []string{value}, Disabled: true}}})
 		}
 		got := d.Bytes()
 		if err != nil {
@@ -56,13 +63,25 @@ func FuzzEdit(f *testing.F) {
 			}
 			return
 		}
-		if _, diags := agentconfig.Parse(got, "agent.hcl"); diags.HasErrors() {
+		after, diags := agentconfig.Parse(got, "agent.hcl")
+		if diags.HasErrors() {
 			t.Fatalf("edit produced a file that does not decode: %s\n%s", diags.Error(), got)
 		}
-		if op%3 == 0 {
+		if op%4 == 3 && before != nil && (len(after.Plugins) != len(before.Plugins)+1 || len(after.Promises) != len(before.Promises) || countPromises(after) != countPromises(before)) {
+			t.Fatalf("a commented-out promise block changed what the file declares:\n%s", got)
+		}
+		if op%4 == 0 {
 			if _, err := d.Get(path); err != nil && !errors.Is(err, ErrNotSet) {
 				t.Fatalf("Get after Set: %v", err)
 			}
 		}
 	})
+}
+
+func countPromises(cfg *agentconfig.Config) int {
+	n := 0
+	for _, p := range cfg.Plugins {
+		n += len(p.Promises)
+	}
+	return n
 }

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,7 +43,14 @@ func (c *InstallCommand) Help() string {
   placed in <plugin_dir>/<name>/<version>/. vigil.lock.hcl records the
   version, constraint, source, key and hashes; agent.hcl gets a plugin
   block (or its version updated), shown as a diff. A running agent is told
-  to reload.
+  to reload. Ctrl-C (SIGINT or SIGTERM) stops the install and leaves
+  nothing behind.
+
+  A new plugin block lists the plugin's collectors with their default
+  config and one promise "<plugin>-<check>" block per promise check: the
+  checks the plugin accepts with their defaults alone are enabled, the
+  others are written commented out, with what to set before you
+  uncomment them.
 
   With --from-file, installs local plugin binaries instead (source
   "local"), without editing agent.hcl.
@@ -52,6 +61,7 @@ Options:
   --token T            agent token (default: the registry block's token)
   --upgrade            move to the newest version within the constraint
                        the lock file recorded
+  --allow-withdrawn    install a withdrawn release (give its exact version)
   --from-file BINARY   a plugin executable (repeatable)
   --format F           human or json`
 }
@@ -76,6 +86,7 @@ func (c *InstallCommand) Run(ctx context.Context, args []string) int {
 	fs := a.flags("install", c.Stderr)
 	files := fs.StringArray("from-file", nil, "plugin binary to install")
 	upgrade := fs.Bool("upgrade", false, "upgrade within the recorded constraint")
+	allowWithdrawn := fs.Bool("allow-withdrawn", false, "install a withdrawn release, by exact version")
 	if err := fs.Parse(args); err != nil {
 		return ExitUsage
 	}
@@ -97,16 +108,26 @@ func (c *InstallCommand) Run(ctx context.Context, args []string) int {
 	constraint := ""
 	if fs.NArg() == 2 {
 		constraint = fs.Arg(1)
-		if _, err := install.ParseConstraints(constraint); err != nil {
+		cons, err := install.ParseConstraints(constraint)
+		if err != nil {
 			fmt.Fprintf(c.Stderr, "vigil install: %v\n", err)
 			return ExitUsage
 		}
+		if _, exact := cons.Exact(); *allowWithdrawn && !exact {
+			fmt.Fprintf(c.Stderr, "vigil install: --allow-withdrawn needs the exact version to install, such as 1.2.0, not %q\n", constraint)
+			return ExitUsage
+		}
+	} else if *allowWithdrawn {
+		fmt.Fprintln(c.Stderr, "vigil install: --allow-withdrawn needs the exact version to install, such as: vigil install <plugin> 1.2.0 --allow-withdrawn")
+		return ExitUsage
 	}
 	s, code := openSession(c.Meta, "install", a)
 	if s == nil {
 		return code
 	}
-	return s.install(ctx, []install.Request{s.request(fs.Arg(0), constraint, *upgrade)})
+	req := s.request(fs.Arg(0), constraint, *upgrade)
+	req.AllowWithdrawn = *allowWithdrawn
+	return s.install(ctx, []install.Request{req})
 }
 
 func (c *InstallCommand) fromFiles(ctx context.Context, a registryArgs, files []string) int {
@@ -116,6 +137,8 @@ func (c *InstallCommand) fromFiles(ctx context.Context, a registryArgs, files []
 		return ExitUsage
 	}
 	log, _ := newLogger(c.Stderr, "warn", "text")
+	ctx, stop := interruptible(ctx, c.Signals)
+	defer stop()
 	done, err := install.LocalFiles(ctx, cfg.Agent.PluginDir, agent.LockPath(a.config), files, log)
 	if a.format == "json" {
 		if done == nil {
@@ -196,11 +219,40 @@ func (s *session) request(name, constraint string, upgrade bool) install.Request
 type installOutcome struct {
 	install.Result
 	Error string `json:"error,omitempty"`
+	// Enabled and Commented are the promise ids of a new plugin block:
+	// enabled, or written commented out until configured.
+	Enabled   []string `json:"enabled_promises,omitempty"`
+	Commented []string `json:"commented_promises,omitempty"`
+}
+
+// interruptible returns ctx cancelled by the first SIGINT or SIGTERM on
+// sigs (nil: never), so an install stops cleanly on Ctrl-C.
+func interruptible(ctx context.Context, sigs <-chan os.Signal) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	if sigs == nil {
+		return ctx, cancel
+	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case sig := <-sigs:
+				if sig == syscall.SIGINT || sig == syscall.SIGTERM {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return ctx, cancel
 }
 
 // install runs each request, then edits agent.hcl for those that changed,
 // prints what happened and tells a running agent to reload.
 func (s *session) install(ctx context.Context, reqs []install.Request) int {
+	ctx, stop := interruptible(ctx, s.Signals)
+	defer stop()
 	var outcomes []installOutcome
 	var changed []install.Result
 	failed := false
@@ -224,21 +276,35 @@ func (s *session) install(ctx context.Context, reqs []install.Request) int {
 			s.describe(res)
 		}
 	}
+	var summary []string
 	diff, err := s.editConfig(func(d *edit.Document) error {
-		for _, res := range outcomes {
-			if res.Error == "" {
-				// A new block spells out the collectors and their default
-				// configuration, for the operator to adjust; an existing
-				// block only gets the new version.
-				if err := d.EnsurePlugin(res.Name, res.Version, res.Collectors, res.Defaults); err != nil {
-					return err
-				}
+		summary = nil
+		for i, res := range outcomes {
+			if res.Error != "" {
+				continue
+			}
+			// A new block spells out the collectors and their default
+			// configuration, and the promise checks, for the operator
+			// to adjust; an existing block only gets the new version.
+			block := install.Block(res.Installed, d.PromiseIDs())
+			_, err := d.Get("plugin." + res.Name)
+			isNew := errors.Is(err, edit.ErrNotSet)
+			if err := d.EnsurePlugin(block); err != nil {
+				return err
+			}
+			if isNew {
+				outcomes[i].Enabled, outcomes[i].Commented = promiseIDs(block)
+				summary = append(summary, blockSummary(res.Installed, block, filepath.Base(s.args.config))...)
 			}
 		}
 		return nil
 	})
 	if err != nil {
 		failed = true
+	} else if s.args.format == "human" {
+		for _, line := range summary {
+			fmt.Fprintln(s.Stdout, line)
+		}
 	}
 	reloaded := ""
 	if len(changed) > 0 || diff != "" {
@@ -277,6 +343,83 @@ func (s *session) describe(res install.Result) {
 	if res.KeyRecorded {
 		fmt.Fprintf(w, "Trusted signing key %s on first use; recorded in %s.\n", res.SigningKey, filepath.Base(agent.LockPath(s.args.config)))
 	}
+	if res.Withdrawn {
+		fmt.Fprintf(w, "Warning: %s %s was withdrawn from the registry; it was installed because you asked for it with --allow-withdrawn.\n", res.Name, res.Version)
+	}
+}
+
+// promiseIDs splits the promise blocks of b into enabled and commented out.
+func promiseIDs(b edit.Plugin) (enabled, commented []string) {
+	for _, p := range b.Promises {
+		if p.Disabled {
+			commented = append(commented, p.ID)
+		} else {
+			enabled = append(enabled, p.ID)
+		}
+	}
+	return enabled, commented
+}
+
+// blockSummary says what a new plugin block b (for in) enables and what
+// it leaves commented out in file, and why.
+func blockSummary(in install.Installed, b edit.Plugin, file string) []string {
+	var on []string
+	if len(b.Collect) > 0 {
+		on = append(on, plural(len(b.Collect), "collector")+" "+strings.Join(b.Collect, ", "))
+	}
+	enabled, _ := promiseIDs(b)
+	if len(enabled) > 0 {
+		on = append(on, plural(len(enabled), "promise")+" "+strings.Join(enabled, ", "))
+	}
+	lines := []string{}
+	if len(on) > 0 {
+		lines = append(lines, fmt.Sprintf("Enabled for %s: %s.", in.Name, strings.Join(on, "; ")))
+	} else {
+		lines = append(lines, fmt.Sprintf("Enabled for %s: nothing yet.", in.Name))
+	}
+	if len(in.Needs) > 0 {
+		var keys []string
+		for _, n := range in.Needs {
+			keys = append(keys, n.Key)
+		}
+		lines = append(lines, fmt.Sprintf("Set in the config of plugin %q, before the agent can run it: %s.", in.Name, strings.Join(keys, ", ")))
+	}
+	var off []string
+	for _, p := range b.Promises {
+		if !p.Disabled {
+			continue
+		}
+		why := "see agent.hcl"
+		for _, offer := range in.Promises {
+			if install.PromiseID(in.Name, offer.Check) != p.ID {
+				continue
+			}
+			var keys []string
+			for _, n := range offer.Needs {
+				if n.Key != "" && !slices.Contains(keys, n.Key) {
+					keys = append(keys, n.Key)
+				}
+			}
+			switch {
+			case len(offer.Needs) == 0:
+				why = "its id is already used"
+			case len(keys) > 0:
+				why = "set " + strings.Join(keys, ", ")
+			}
+		}
+		off = append(off, fmt.Sprintf("%s (%s)", p.ID, why))
+	}
+	if len(off) > 0 {
+		lines = append(lines, fmt.Sprintf("Commented out in %s until configured: %s %s.", file, plural(len(off), "promise"), strings.Join(off, ", ")))
+	}
+	return lines
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return noun
+	}
+	return noun + "s"
 }
 
 // editConfig applies op to agent.hcl, saves it and prints the diff

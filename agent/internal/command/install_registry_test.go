@@ -18,8 +18,10 @@ import (
 	"github.com/vigilmon/vigil/agent/internal/agent"
 	"github.com/vigilmon/vigil/agent/internal/discovery"
 	"github.com/vigilmon/vigil/agent/internal/registryclient/registrytest"
+	"github.com/vigilmon/vigil/hcl/agentconfig"
 	"github.com/vigilmon/vigil/hcl/lockfile"
 	"github.com/vigilmon/vigil/sdk/release"
+	"github.com/vigilmon/vigil/test/testbin"
 )
 
 // registryAgent starts a fake registry serving counter at versions and
@@ -68,7 +70,7 @@ func TestInstallFromRegistry(t *testing.T) {
 	if !strings.HasPrefix(r.stdout, want) {
 		t.Errorf("stdout:\n%s\nwant it to start with:\n%s", r.stdout, want)
 	}
-	for _, line := range []string{"+plugin \"counter\" {\n", "+  version = \"0.1.0\"\n", "Wrote " + conf + ".\n",
+	for _, line := range []string{"+plugin \"counter\" {\n", "+  version = \"0.1.0\"\n", "Wrote " + conf + ".\nEnabled for counter: collector seq.\n",
 		"No running agent found; it will pick up the change at its next start.\n"} {
 		if !strings.Contains(r.stdout, line) {
 			t.Errorf("stdout lacks %q:\n%s", line, r.stdout)
@@ -274,6 +276,123 @@ func TestInstallInterrupted(t *testing.T) {
 	}
 	if d := cmp.Diff([]string{"agent.hcl", "data"}, names); d != "" {
 		t.Errorf("files (-want +got):\n%s", d)
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, "data")); len(left) != 1 || left[0].Name() != "plugins" {
+		t.Errorf("data dir holds %v, want only an empty plugins dir", left)
+	}
+}
+
+// TestInstallPromiseBlocks installs install's test plugin "checks" (promise
+// checks only): the new block enables the checks that run on their
+// defaults, leaves the others commented out, and the summary says which
+// and why, in text and JSON.
+func TestInstallPromiseBlocks(t *testing.T) {
+	bins := testbin.New(map[string]string{"vigil-plugin-checks": "../install/testdata/checks"})
+	defer bins.Remove()
+	srv, _, conf, priv := registryAgent(t)
+	here := release.Platform{OS: runtime.GOOS, Arch: runtime.GOARCH}
+	srv.Add(registrytest.Build(t, bins.Path(t, "vigil-plugin-checks"), "checks", "0.1.0", here, priv))
+	before, _ := os.ReadFile(conf)
+	r := vigil("install", "--config", conf, "checks")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	want := "Wrote " + conf + ".\n" +
+		"Enabled for checks: promises checks-up, checks-quiet, checks-dup.\n" +
+		"Commented out in agent.hcl until configured: promises checks-file (set path), checks-either (set a).\n" +
+		"No running agent found; it will pick up the change at its next start.\n"
+	if !strings.HasSuffix(r.stdout, want) {
+		t.Errorf("stdout:\n%s\nwant it to end with:\n%s", r.stdout, want)
+	}
+	after, _ := os.ReadFile(conf)
+	cfg, diags := agentconfig.Parse(after, conf)
+	if diags.HasErrors() {
+		t.Fatalf("agent.hcl does not decode: %s\n%s", diags.Error(), after)
+	}
+	if n := len(cfg.Plugins); n != 1 || len(cfg.Plugins[0].Promises) != 3 {
+		t.Errorf("decoded plugins %+v", cfg.Plugins)
+	}
+	if !strings.HasPrefix(string(after), string(before)) || !strings.Contains(string(after), "  # promise \"checks-file\" {\n") {
+		t.Errorf("agent.hcl:\n%s", after)
+	}
+
+	// The same install in JSON, into a file that already uses checks-dup.
+	_, _, conf2, _ := registryAgent(t)
+	src, _ := os.ReadFile(conf2)
+	os.WriteFile(conf2, append(src, "\npromise \"checks-dup\" {\n  command = [\"true\"]\n}\n"...), 0o644)
+	r = vigil("install", "--config", conf2, "--registry", srv.URL, "--format", "json", "checks")
+	var got struct {
+		Plugins []struct {
+			Enabled   []string `json:"enabled_promises"`
+			Commented []string `json:"commented_promises"`
+		} `json:"plugins"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || r.code != ExitOK || len(got.Plugins) != 1 {
+		t.Fatalf("exit %d, decoding %q: %v (stderr %s)", r.code, r.stdout, err, r.stderr)
+	}
+	if d := cmp.Diff([]string{"checks-up", "checks-quiet"}, got.Plugins[0].Enabled); d != "" {
+		t.Errorf("enabled (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"checks-dup", "checks-file", "checks-either"}, got.Plugins[0].Commented); d != "" {
+		t.Errorf("commented (-want +got):\n%s", d)
+	}
+}
+
+func TestInstallWithdrawn(t *testing.T) {
+	srv, dir, conf, priv := registryAgent(t)
+	here := release.Platform{OS: runtime.GOOS, Arch: runtime.GOARCH}
+	rel := registrytest.Build(t, counter(t), "counter", "0.1.0", here, priv)
+	rel.Withdrawn = true
+	srv.Add(rel)
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"exact without the flag", []string{"counter", "0.1.0"}, ExitFailure,
+			"vigil install: counter: counter 0.1.0 was withdrawn from the registry; to install it anyway, ask for exactly this version with --allow-withdrawn\n"},
+		{"flag without a version", []string{"counter", "--allow-withdrawn"}, ExitUsage,
+			"vigil install: --allow-withdrawn needs the exact version to install, such as: vigil install <plugin> 1.2.0 --allow-withdrawn\n"},
+		{"flag with a constraint", []string{"counter", "~> 0.1", "--allow-withdrawn"}, ExitUsage,
+			"vigil install: --allow-withdrawn needs the exact version to install, such as 1.2.0, not \"~> 0.1\"\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := vigil(append([]string{"install", "--config", conf}, tc.args...)...)
+			if r.code != tc.code || r.stderr != tc.stderr {
+				t.Errorf("exit %d (want %d), stderr:\n%s\nwant:\n%s", r.code, tc.code, r.stderr, tc.stderr)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "vigil.lock.hcl")); err == nil {
+		t.Fatal("a refused install wrote the lock file")
+	}
+	r := vigil("install", "--config", conf, "counter", "0.1.0", "--allow-withdrawn")
+	if r.code != ExitOK || !strings.Contains(r.stdout, "Warning: counter 0.1.0 was withdrawn from the registry; it was installed because you asked for it with --allow-withdrawn.\n") {
+		t.Errorf("exit %d, stdout:\n%s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// SIGINT (as main delivers it on Meta.Signals) interrupts an install in
+// progress: nothing is left and agent.hcl is untouched.
+func TestInstallInterruptedBySignal(t *testing.T) {
+	srv, dir, conf, _ := registryAgent(t, "0.1.0")
+	before, _ := os.ReadFile(conf)
+	stalled := srv.Stall(release.ArchiveName("counter", "0.1.0", release.Platform{OS: runtime.GOOS, Arch: runtime.GOARCH}))
+	sigs := make(chan os.Signal, 1)
+	go func() {
+		<-stalled
+		sigs <- syscall.SIGHUP // not an interrupt: ignored
+		sigs <- syscall.SIGINT
+	}()
+	var stdout, stderr bytes.Buffer
+	code := Main(context.Background(), Meta{Stdout: &stdout, Stderr: &stderr, Signals: sigs}, []string{"install", "--config", conf, "counter"})
+	if code != ExitFailure || stderr.String() != "vigil install: counter: install interrupted\n" {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+	after, _ := os.ReadFile(conf)
+	if d := cmp.Diff(string(before), string(after)); d != "" {
+		t.Errorf("agent.hcl changed (-before +after):\n%s", d)
 	}
 	if left, _ := os.ReadDir(filepath.Join(dir, "data")); len(left) != 1 || left[0].Name() != "plugins" {
 		t.Errorf("data dir holds %v, want only an empty plugins dir", left)

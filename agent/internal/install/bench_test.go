@@ -139,7 +139,7 @@ func BenchmarkInstallPhases(b *testing.B) {
 		b.StartTimer()
 
 		t0 := time.Now()
-		version, err := resolve(ctx, client, req.Name, Constraints{})
+		version, _, err := resolve(ctx, client, req.Name, Constraints{}, false)
 		if err != nil {
 			b.Fatal(err)
 		}

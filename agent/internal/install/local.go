@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -26,6 +27,12 @@ type Installed struct {
 	// plugin block that install writes into agent.hcl.
 	Collectors []string       `json:"collectors,omitempty"`
 	Defaults   map[string]any `json:"defaults,omitempty"`
+	// Needs are the config keys its collectors require, which have no
+	// default: the agent runs the plugin only once they are set.
+	Needs []Need `json:"needs,omitempty"`
+	// Promises are the plugin's promise checks, each with its defaults
+	// and what must be set before it can run (see Block).
+	Promises []Promise `json:"promises,omitempty"`
 }
 
 // LocalFiles installs each plugin binary in files into pluginDir and
@@ -88,8 +95,9 @@ func localFile(ctx context.Context, pluginDir, sockets, file string, log hclog.L
 }
 
 // place hashes the executable staged (on the plugin dir's file system),
-// launches it once with that hash pinned to read its name and version,
-// checks them with expect (when not nil) and as directory names, and
+// launches it once with that hash pinned to read its name and version and
+// to try its promise checks on their defaults (promiseOffers), checks the
+// name and version with expect (when not nil) and as directory names, and
 // moves it to <pluginDir>/<name>/<version>/. label names the plugin in
 // logs until its name is known.
 func place(ctx context.Context, pluginDir, sockets, staged, label string, expect func(name, version string) error, log hclog.Logger) (Installed, error) {
@@ -106,6 +114,10 @@ func place(ctx context.Context, pluginDir, sockets, staged, label string, expect
 		return Installed{}, err
 	}
 	info := p.Info()
+	var offers []Promise
+	if expect == nil || expect(info.Name, info.Version) == nil {
+		offers = promiseOffers(ctx, p, info.Promises)
+	}
 	p.Close()
 	if expect != nil {
 		if err := expect(info.Name, info.Version); err != nil {
@@ -129,10 +141,13 @@ func place(ctx context.Context, pluginDir, sockets, staged, label string, expect
 	if err := os.Rename(staged, dest); err != nil {
 		return Installed{}, err
 	}
-	in := Installed{Name: info.Name, Version: info.Version, Path: dest, SHA256: sum}
+	in := Installed{Name: info.Name, Version: info.Version, Path: dest, SHA256: sum, Promises: offers}
 	for _, c := range info.Collectors {
 		in.Collectors = append(in.Collectors, c.Name)
 		for _, a := range c.Schema {
+			if a.Required && !slices.ContainsFunc(in.Needs, func(n Need) bool { return n.Key == a.Name }) {
+				in.Needs = append(in.Needs, Need{Key: a.Name, Detail: describeAttr(a), Required: true})
+			}
 			if a.Default == nil {
 				continue
 			}

@@ -17,8 +17,12 @@ import (
 	"github.com/vigilmon/vigil/test/testbin"
 )
 
-// testPlugins holds the counter test plugin, built once per test binary.
-var testPlugins = testbin.New(map[string]string{"vigil-plugin-counter": "../../../test/plugins/counter"})
+// testPlugins holds the counter test plugin and testdata/checks (promise
+// checks), built once per test binary.
+var testPlugins = testbin.New(map[string]string{
+	"vigil-plugin-counter": "../../../test/plugins/counter",
+	"vigil-plugin-checks":  "./testdata/checks",
+})
 
 func TestMain(m *testing.M) { testbin.Main(m, testPlugins) }
 

@@ -36,6 +36,9 @@ var (
 	// ErrChecksum: the archive's sha256 differs from SHA256SUMS or the
 	// download descriptor.
 	ErrChecksum = errors.New("checksum mismatch")
+	// ErrWithdrawn: the exact version asked for was withdrawn, and the
+	// request does not allow withdrawn versions.
+	ErrWithdrawn = errors.New("withdrawn from the registry")
 )
 
 // Registry is what installing needs of a registry; *registryclient.Client
@@ -55,10 +58,13 @@ type Request struct {
 	// newest release, or with Upgrade the constraints the lock recorded.
 	Constraints string
 	Upgrade     bool
-	Source      string   // the registry's URL, recorded in the lock
-	TrustedKeys []string // the registry block's signing_keys; none: trust on first use
-	PluginDir   string
-	LockPath    string
+	// AllowWithdrawn installs a withdrawn release; only for an exact
+	// version (Constraints such as "1.2.3").
+	AllowWithdrawn bool
+	Source         string   // the registry's URL, recorded in the lock
+	TrustedKeys    []string // the registry block's signing_keys; none: trust on first use
+	PluginDir      string
+	LockPath       string
 	// Progress, when not nil, is told how a download advances.
 	Progress func(file string, done, total int64)
 	Log      hclog.Logger
@@ -72,11 +78,13 @@ type Result struct {
 	SigningKey  string `json:"signing_key"`
 	KeyRecorded bool   `json:"key_recorded,omitempty"` // trusted on first use now
 	Unchanged   bool   `json:"unchanged,omitempty"`    // that exact version was installed already
+	Withdrawn   bool   `json:"withdrawn,omitempty"`    // installed although withdrawn (AllowWithdrawn)
 }
 
 // FromRegistry resolves req's constraints against the registry, downloads
 // the archive for this platform with SHA256SUMS and its signature into a
-// temporary directory beside the plugin dir, verifies the signature with a
+// temporary directory beside the plugin dir (first removing those that
+// installs killed midway left behind), verifies the signature with a
 // trusted key, the archive's sha256, unpacks it safely, runs the binary
 // once pinned to its hash to check its name and version, moves it into
 // <plugin_dir>/<name>/<version>/ and records it in the lock file. Any
@@ -113,10 +121,14 @@ func fromRegistry(ctx context.Context, reg Registry, req Request) (Result, error
 	if err != nil {
 		return Result{}, err
 	}
-	version, err := resolve(ctx, reg, req.Name, cons)
+	if _, exact := cons.Exact(); req.AllowWithdrawn && !exact {
+		return Result{}, fmt.Errorf("a withdrawn release is installed only when asked for by its exact version, not %q", cons.String())
+	}
+	version, withdrawn, err := resolve(ctx, reg, req.Name, cons, req.AllowWithdrawn)
 	if err != nil {
 		return Result{}, err
 	}
+	res.Withdrawn = withdrawn
 	platform := release.Platform{OS: runtime.GOOS, Arch: runtime.GOARCH}
 	if prev != nil && prev.Version == version && prev.Source == req.Source {
 		if in, ok := intact(req.PluginDir, *prev); ok {
@@ -124,7 +136,7 @@ func fromRegistry(ctx context.Context, reg Registry, req Request) (Result, error
 			return res, nil
 		}
 	}
-	desc, err := reg.Download(ctx, req.Name, version, platform.OS, platform.Arch, false)
+	desc, err := reg.Download(ctx, req.Name, version, platform.OS, platform.Arch, withdrawn)
 	if err != nil {
 		return Result{}, err
 	}
@@ -140,11 +152,11 @@ func fromRegistry(ctx context.Context, reg Registry, req Request) (Result, error
 	if err := os.MkdirAll(req.PluginDir, 0o755); err != nil {
 		return Result{}, fmt.Errorf("making the plugin directory: %w", err)
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(req.PluginDir)), ".vigil-install-")
+	tmp, done, err := workDir(filepath.Dir(filepath.Clean(req.PluginDir)), req.Log)
 	if err != nil {
-		return Result{}, fmt.Errorf("making a temporary directory: %w", err)
+		return Result{}, err
 	}
-	defer os.RemoveAll(tmp)
+	defer done()
 	archive, archiveSum, err := download(ctx, reg, req, desc, pub, tmp)
 	if err != nil {
 		return Result{}, err
@@ -209,31 +221,52 @@ func removeVersion(pluginDir, name, version string, prev *lockfile.Entry) {
 }
 
 // resolve picks the newest version cons allows that has a build for this
-// platform.
-func resolve(ctx context.Context, reg Registry, name string, cons Constraints) (string, error) {
-	versions, err := reg.Versions(ctx, name, false)
+// platform, among the approved versions and, with allowWithdrawn, the
+// withdrawn ones; it says whether the version picked was withdrawn.
+func resolve(ctx context.Context, reg Registry, name string, cons Constraints, allowWithdrawn bool) (string, bool, error) {
+	versions, err := reg.Versions(ctx, name, allowWithdrawn)
 	if registryclient.IsNotFound(err) {
-		return "", fmt.Errorf("the registry has no plugin %q: %w", name, err)
+		return "", false, fmt.Errorf("the registry has no plugin %q: %w", name, err)
 	}
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	platform := runtime.GOOS + "/" + runtime.GOARCH
 	var all, here []string
+	withdrawn := map[string]bool{}
 	for _, v := range versions {
 		all = append(all, v.Version)
 		if slices.Contains(v.Platforms, platform) {
 			here = append(here, v.Version)
 		}
+		withdrawn[v.Version] = v.Withdrawn
 	}
 	if v, err := Newest(name, cons, here); err == nil {
-		return v, nil
+		return v, withdrawn[v], nil
 	}
 	v, err := Newest(name, cons, all)
 	if err != nil {
-		return "", err
+		if exact, ok := cons.Exact(); ok && !allowWithdrawn && isWithdrawn(ctx, reg, name, exact) {
+			return "", false, fmt.Errorf("%s %s was %w; to install it anyway, ask for exactly this version with --allow-withdrawn", name, exact, ErrWithdrawn)
+		}
+		return "", false, err
 	}
-	return "", fmt.Errorf("%s %s has no build for %s", name, v, platform)
+	return "", false, fmt.Errorf("%s %s has no build for %s", name, v, platform)
+}
+
+// isWithdrawn reports whether the registry lists version of name as
+// withdrawn.
+func isWithdrawn(ctx context.Context, reg Registry, name, version string) bool {
+	versions, err := reg.Versions(ctx, name, true)
+	if err != nil {
+		return false
+	}
+	for _, v := range versions {
+		if v.Version == version {
+			return v.Withdrawn
+		}
+	}
+	return false
 }
 
 // trust returns the key the release must be signed with, and whether it is

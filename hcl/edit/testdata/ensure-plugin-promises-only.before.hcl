@@ -1,0 +1,3 @@
+agent {
+  data_dir = "data"
+}
