@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // Output delivers batches of line protocol somewhere.
@@ -19,6 +20,14 @@ import (
 type Output interface {
 	Name() string
 	Write(ctx context.Context, lp []byte, points int) error
+}
+
+// BatchWriter is an Output that wants each batch's id: a unique string
+// given when the batch is cut, the same on every retry and, for a spooled
+// output, after a restart, so that the receiver can drop replays. The
+// pipeline calls WriteBatch instead of Write when an output has it.
+type BatchWriter interface {
+	WriteBatch(ctx context.Context, id string, lp []byte, points int) error
 }
 
 // Permanent marks err as not worth retrying: the same batch would fail the
@@ -56,3 +65,31 @@ func (o *stdoutOutput) Write(_ context.Context, lp []byte, _ int) error {
 	}
 	return nil
 }
+
+// RetryAfter marks err as retryable no sooner than d from now (a server's
+// Retry-After). The pipeline waits at least d, or its own backoff if
+// longer, before the next attempt. A nil err stays nil.
+func RetryAfter(err error, d time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &retryAfterError{err: err, after: d}
+}
+
+// RetryAfterOf returns the delay attached to err, or an error it wraps, by
+// RetryAfter.
+func RetryAfterOf(err error) (time.Duration, bool) {
+	var r *retryAfterError
+	if errors.As(err, &r) {
+		return r.after, true
+	}
+	return 0, false
+}
+
+type retryAfterError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,10 +22,12 @@ type Config struct {
 	Tags          map[string]string // added to points that lack these keys
 	BatchSize     int               // points per batch; default 10000
 	FlushInterval time.Duration     // a partial batch waits at most this; default 1s
-	QueueBatches  int               // batches queued per output; default 100
+	QueueBatches  int               // batches queued per output in memory; default 100
 	RetryMin      time.Duration     // first backoff ceiling; default 500ms
 	RetryMax      time.Duration     // largest backoff; default 30s
-	MaxRetries    int               // retries after the first attempt; default 5, negative for none
+	// MaxRetries is the retries after the first attempt; default 5,
+	// negative for none. Spooled outputs (see Spooled) retry forever.
+	MaxRetries int
 }
 
 func (c Config) withDefaults() Config {
@@ -67,6 +71,8 @@ type Pipeline struct {
 	cfg     Config
 	log     hclog.Logger
 	workers []*worker
+	outs    []Output // as given to New, in the order of workers
+	run     string   // hex prefix of this pipeline's batch ids
 
 	mu      sync.Mutex // guards the fields below and the order of handoffs
 	enc     *lineproto.Encoder
@@ -87,7 +93,8 @@ type Pipeline struct {
 
 // New starts a pipeline delivering to outs: one goroutine per output and a
 // flush ticker, until Close. Outputs with the same name are told apart in
-// Stats by a suffix: "file", "file-2".
+// Stats by a suffix: "file", "file-2". An output made by Spooled gets its
+// disk spool as queue; the others a queue in memory.
 func New(cfg Config, log hclog.Logger, outs ...Output) *Pipeline {
 	cfg = cfg.withDefaults()
 	if log == nil {
@@ -102,6 +109,7 @@ func New(cfg Config, log hclog.Logger, outs ...Output) *Pipeline {
 		stop:       make(chan struct{}),
 		tickerDone: make(chan struct{}),
 		cancel:     cancel,
+		run:        newRunID(),
 	}
 	seen := map[string]int{}
 	retry := retryPolicy{min: cfg.RetryMin, max: cfg.RetryMax, retries: cfg.MaxRetries}
@@ -110,8 +118,19 @@ func New(cfg Config, log hclog.Logger, outs ...Output) *Pipeline {
 		if seen[name]++; seen[name] > 1 {
 			name += "-" + strconv.Itoa(seen[name])
 		}
-		w := newWorker(out, name, newMemQueue(cfg.QueueBatches), log.Named("output").With("output", name), retry)
+		wlog := log.Named("output").With("output", name)
+		var w *worker
+		if so, ok := out.(*SpooledOutput); ok {
+			sq := newSpoolQueue(so.sp, p.run, wlog)
+			w = newWorker(so.out, name, sq, wlog, retry)
+			w.sq, w.quar = sq, so.quar
+			w.stats.Queued = so.sp.PendingCount()
+			sq.start(w)
+		} else {
+			w = newWorker(out, name, newMemQueue(cfg.QueueBatches), wlog, retry)
+		}
 		p.workers = append(p.workers, w)
+		p.outs = append(p.outs, out)
 		p.workersRun.Add(1)
 		go func() {
 			defer p.workersRun.Done()
@@ -172,7 +191,7 @@ func (p *Pipeline) cutLocked() {
 	}
 	p.seq++
 	size := len(p.buf)
-	b := &batch{lp: p.buf, points: p.points, seq: p.seq, pooled: true}
+	b := &batch{lp: p.buf, points: p.points, seq: p.seq, id: newBatchID(p.run, p.seq), pooled: true}
 	b.refs.Store(int32(len(p.workers)) + 1) // +1 for this function
 	for _, w := range p.workers {
 		w.enqueue(b)
@@ -239,21 +258,44 @@ func (p *Pipeline) close(ctx context.Context) error {
 	case <-ctx.Done():
 		var points int64
 		for _, w := range p.workers {
-			points += w.snapshot().Queued
+			if w.sq == nil {
+				points += w.snapshot().Queued
+			}
 		}
 		p.cancel()
 		<-drained
-		errs = append(errs, fmt.Errorf("closing pipeline: outputs did not drain in time, %d points abandoned", points))
+		if points > 0 {
+			errs = append(errs, fmt.Errorf("closing pipeline: outputs did not drain in time, %d points abandoned", points))
+		}
 	}
 	p.cancel()
-	for _, w := range p.workers {
-		if c, ok := w.out.(io.Closer); ok {
+	for i, w := range p.workers {
+		if w.sq != nil {
+			if queued := w.snapshot().Queued; queued > 0 {
+				w.log.Info("points kept in the spool for the next start", "points", queued)
+			}
+		}
+		if c, ok := p.outs[i].(io.Closer); ok {
 			if err := c.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("closing output %s: %w", w.name, err))
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// newRunID returns 8 random bytes in hex: the prefix of a pipeline's batch
+// ids.
+func newRunID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics instead)
+	return hex.EncodeToString(b[:])
+}
+
+// newBatchID is the id of batch seq of the pipeline run: 32 hex digits,
+// unique across runs (the random run prefix) and within one (seq).
+func newBatchID(run string, seq uint64) string {
+	return fmt.Sprintf("%s%016x", run, seq)
 }
 
 // Stats returns each output's counters, by output name.

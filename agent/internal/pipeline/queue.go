@@ -13,8 +13,12 @@ type batch struct {
 	lp     []byte
 	points int
 	seq    uint64 // 1, 2, ... in the order batches were cut
-	refs   atomic.Int32
-	pooled bool
+	id     string // unique, given when cut (see newBatchID)
+	// spoolSeq is the batch's record in a spool, when it was read back
+	// from one; 0 otherwise.
+	spoolSeq uint64
+	refs     atomic.Int32
+	pooled   bool
 }
 
 func (b *batch) release() {

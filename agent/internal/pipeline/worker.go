@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -12,10 +13,15 @@ import (
 
 // OutputStats counts one output's points.
 type OutputStats struct {
-	Sent    int64 // delivered
-	Failed  int64 // given up on: refused by the target or out of retries
-	Dropped int64 // never delivered: evicted from a full queue, or abandoned at shutdown
-	Queued  int64 // waiting or being delivered
+	Sent   int64 // delivered
+	Failed int64 // given up on: refused by the target or out of retries
+	// Dropped were never delivered: evicted from a full queue or spool,
+	// or abandoned at shutdown (a spooled output keeps those instead).
+	Dropped int64
+	Queued  int64 // waiting (in memory or in the spool) or being delivered
+	// Quarantined were refused as bad data by a spooled output and set
+	// aside in its quarantine directory.
+	Quarantined int64
 	// LastError is the latest failed attempt's error; it is cleared by the
 	// next success.
 	LastError string
@@ -27,15 +33,20 @@ const maxFailures = 64
 // failure is a batch that was not delivered, kept until Flush reports it.
 type failure struct {
 	seq    uint64
-	points int
+	points int64
 	err    error
 }
 
-// worker delivers one output's queue, in order, with retries.
+// worker delivers one output's queue, in order, with retries. With a
+// spool (sq set) it is lossless: it retries until the output takes the
+// batch, quarantines what the output refuses as bad data, and leaves the
+// rest in the spool at shutdown.
 type worker struct {
 	out   Output
 	name  string
 	q     queue
+	sq    *spoolQueue // q, when it is a spool
+	quar  *quarantine // with sq
 	log   hclog.Logger
 	retry retryPolicy
 
@@ -44,7 +55,8 @@ type worker struct {
 	doneSeq  uint64        // every batch up to this one is delivered or given up on
 	progress chan struct{} // closed and replaced when doneSeq moves
 	failures []failure
-	failing  bool
+	failing  bool  // losing points: logged once per streak
+	retrying bool  // a spooled output failing (and keeping its batches)
 	lost     int64 // points lost since the output started failing
 }
 
@@ -80,53 +92,120 @@ func (w *worker) enqueue(b *batch) {
 		w.mu.Lock()
 		w.stats.Queued -= int64(old.points)
 		w.stats.Dropped += int64(old.points)
-		w.lostLocked(old, fmt.Errorf("queue full: dropped the oldest batch (%d points)", old.points))
+		w.lostLocked(old.seq, int64(old.points), fmt.Errorf("queue full: dropped the oldest batch (%d points)", old.points))
 		w.mu.Unlock()
 		old.release()
 	}
 }
 
 // run delivers batches until the queue is closed and empty, or ctx is done
-// and the queue is empty (what is left is counted as dropped).
+// and the queue is empty (what is left is counted as dropped; a spool
+// keeps it).
 func (w *worker) run(ctx context.Context) {
+	if w.sq != nil {
+		defer w.sq.waitAppender()
+	}
 	for {
 		b, ok := w.q.next(ctx)
 		if !ok {
 			return
 		}
 		err := w.deliver(ctx, b)
-		w.q.done(b)
-		w.finish(ctx, b, err)
+		if w.sq != nil {
+			if errors.Is(err, errKept) {
+				b.release()
+				return
+			}
+			w.finishSpooled(b, err)
+		} else {
+			w.q.done(b)
+			w.finish(ctx, b, err)
+		}
 		b.release()
 	}
 }
 
+// errKept ends a spooled output's delivery at shutdown: the batch stays in
+// the spool for the next start. errGone: the spool dropped the batch
+// (full) while it was being retried.
+var (
+	errKept = errors.New("kept in the spool")
+	errGone = errors.New("dropped from the spool")
+)
+
 func (w *worker) deliver(ctx context.Context, b *batch) error {
+	lossless := w.sq != nil
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
+			if lossless {
+				return errKept
+			}
 			return fmt.Errorf("delivery abandoned at shutdown: %w", err)
 		}
-		err := w.out.Write(ctx, b.lp, b.points)
+		err := w.write(ctx, b)
 		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
+			if lossless {
+				return errKept
+			}
 			return err // our own shutdown, not the output's fault
 		}
 		w.mu.Lock()
 		w.stats.LastError = err.Error()
 		w.mu.Unlock()
-		if IsPermanent(err) || attempt >= w.retry.retries {
+		if IsPermanent(err) {
 			return err
 		}
-		w.log.Debug("write failed, will retry", "error", err, "attempt", attempt+1)
-		t := time.NewTimer(w.retry.backoff(attempt))
+		var closing <-chan struct{}
+		if lossless {
+			w.retryingStreak(err)
+			if w.sq.isClosing() {
+				return errKept // no retries at shutdown: the spool keeps it
+			}
+			if !w.sq.live(b) {
+				return errGone
+			}
+			closing = w.sq.closing
+		} else if attempt >= w.retry.retries {
+			return err
+		}
+		wait := w.retry.backoff(attempt)
+		if after, ok := RetryAfterOf(err); ok && after > wait {
+			wait = after
+		}
+		w.log.Debug("write failed, will retry", "error", err, "attempt", attempt+1, "wait", wait)
+		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
+			if lossless {
+				return errKept
+			}
 			return err
+		case <-closing:
+			t.Stop()
+			return errKept
 		}
+	}
+}
+
+func (w *worker) write(ctx context.Context, b *batch) error {
+	if bw, ok := w.out.(BatchWriter); ok {
+		return bw.WriteBatch(ctx, b.id, b.lp, b.points)
+	}
+	return w.out.Write(ctx, b.lp, b.points)
+}
+
+// retryingStreak logs the first failure of a spooled output's streak.
+func (w *worker) retryingStreak(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.retrying {
+		w.retrying = true
+		w.log.Warn("output failing: its batches are kept in the spool and retried until it recovers", "error", err)
 	}
 }
 
@@ -138,34 +217,114 @@ func (w *worker) finish(ctx context.Context, b *batch, err error) {
 	switch {
 	case err == nil:
 		w.stats.Sent += int64(b.points)
-		w.stats.LastError = ""
-		if w.failing {
-			w.log.Info("output recovered", "lost_points", w.lost)
-			w.failing, w.lost = false, 0
-		}
+		w.recoveredLocked()
 	case ctx.Err() != nil:
 		w.stats.Dropped += int64(b.points)
-		w.lostLocked(b, err)
+		w.lostLocked(b.seq, int64(b.points), err)
 	default:
 		w.stats.Failed += int64(b.points)
-		w.lostLocked(b, err)
+		w.lostLocked(b.seq, int64(b.points), err)
 	}
-	w.doneSeq = b.seq
+	w.markDoneLocked(b.seq)
+}
+
+// finishSpooled records the outcome of a batch read from the spool and
+// acknowledges it unless the spool already dropped it.
+func (w *worker) finishSpooled(b *batch, err error) {
+	var quarErr error
+	if err != nil && !errors.Is(err, errGone) {
+		// Refused as bad data: set aside, then acknowledged.
+		quarErr = w.quar.put(b.id, w.name, b.lp, b.points, err)
+		if quarErr != nil {
+			w.log.Error("cannot quarantine a refused batch: its points are lost", "error", quarErr, "batch", b.id, "points", b.points)
+		} else {
+			w.log.Warn("output refused a batch: quarantined", "error", err, "batch", b.id, "points", b.points, "path", w.quar.dir)
+		}
+	}
+	live := false
+	if !errors.Is(err, errGone) {
+		var ackErr error
+		live, ackErr = w.sq.ack(b)
+		if ackErr != nil {
+			w.log.Warn("cannot save the spool's ack point: the batch may be sent again after a restart", "error", ackErr)
+		}
+	}
+	settled := w.sq.settled()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	points := int64(b.points)
+	if !errors.Is(err, errGone) {
+		if live {
+			w.stats.Queued -= points
+		} else {
+			// Dropped from the spool (and counted so) while in flight,
+			// but delivered or quarantined after all.
+			w.stats.Dropped -= points
+		}
+	}
+	switch {
+	case err == nil:
+		w.stats.Sent += points
+		w.recoveredLocked()
+	case errors.Is(err, errGone):
+	case quarErr != nil:
+		w.stats.Failed += points
+		w.lostLocked(b.seq, points, err)
+	default:
+		w.stats.Quarantined += points
+		w.lostLocked(b.seq, points, fmt.Errorf("quarantined: %w", err))
+	}
+	w.markDoneLocked(max(b.seq, settled))
+}
+
+// appended records what the spool's appender did with b: appended it
+// (err nil) or not, evicting d to make room; settled is the batch up to
+// which everything is done.
+func (w *worker) appended(b *batch, droppedRecords, droppedPoints int64, err error, settled uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if droppedRecords > 0 {
+		w.stats.Queued -= droppedPoints
+		w.stats.Dropped += droppedPoints
+		w.lostLocked(b.seq, droppedPoints, fmt.Errorf("spool full: dropped the %d oldest batches (%d points)", droppedRecords, droppedPoints))
+	}
+	if err != nil {
+		w.stats.Queued -= int64(b.points)
+		w.stats.Dropped += int64(b.points)
+		w.lostLocked(b.seq, int64(b.points), err)
+	}
+	w.markDoneLocked(settled)
+}
+
+func (w *worker) recoveredLocked() {
+	w.stats.LastError = ""
+	if w.failing || w.retrying {
+		w.log.Info("output recovered", "lost_points", w.lost)
+		w.failing, w.retrying, w.lost = false, false, 0
+	}
+}
+
+// markDoneLocked tells Flush waiters that every batch up to seq is done.
+func (w *worker) markDoneLocked(seq uint64) {
+	if seq <= w.doneSeq {
+		return
+	}
+	w.doneSeq = seq
 	close(w.progress)
 	w.progress = make(chan struct{})
 }
 
 // lostLocked remembers an undelivered batch for Flush and logs the first
 // loss of a failing streak (the rest are counted, not logged).
-func (w *worker) lostLocked(b *batch, err error) {
+func (w *worker) lostLocked(seq uint64, points int64, err error) {
 	if len(w.failures) == maxFailures {
 		w.failures = append(w.failures[:0], w.failures[1:]...)
 	}
-	w.failures = append(w.failures, failure{seq: b.seq, points: b.points, err: err})
-	w.lost += int64(b.points)
+	w.failures = append(w.failures, failure{seq: seq, points: points, err: err})
+	w.lost += points
 	if !w.failing {
 		w.failing = true
-		w.log.Warn("output is losing points until it recovers", "error", err, "points", b.points)
+		w.log.Warn("output is losing points until it recovers", "error", err, "points", points)
 	}
 }
 
@@ -192,7 +351,8 @@ func (w *worker) takeFailures(seq uint64) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var first error
-	var batches, points int
+	var batches int
+	var points int64
 	kept := w.failures[:0]
 	for _, f := range w.failures {
 		if f.seq > seq {
