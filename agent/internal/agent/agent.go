@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
@@ -62,44 +64,105 @@ type running struct {
 	sups       sync.WaitGroup
 }
 
-func newPipeline(cfg *agentconfig.Config, stdout io.Writer, test bool, log hclog.Logger) (*pipeline.Pipeline, hcl.Diagnostics) {
+// pipelineMode says how outputs are built: a daemon spools the outputs
+// configured with a spool; --once and --test never do (a daemon may hold
+// the spool, and a one-shot run reports what it could not deliver).
+type pipelineMode int
+
+const (
+	modeDaemon pipelineMode = iota
+	modeOnce
+	modeTest
+)
+
+func newPipeline(cfg *agentconfig.Config, opts Options, mode pipelineMode) (*pipeline.Pipeline, hcl.Diagnostics) {
 	var outs []pipeline.Output
 	var diags hcl.Diagnostics
-	if test {
-		outs = append(outs, pipeline.Stdout(stdout))
-	} else {
-		for _, o := range cfg.Outputs {
-			switch o.Kind {
-			case "stdout":
-				outs = append(outs, pipeline.Stdout(stdout))
-			case "file":
-				outs = append(outs, pipeline.File(o.Path))
-			case "influxdb":
-				out, err := pipeline.InfluxDB(pipeline.InfluxDBConfig{
-					URL: o.URL, Database: o.Database, Username: o.Username, Password: o.Password, DisableGzip: !o.Gzip, Timeout: o.Timeout,
-				})
-				if err != nil {
-					r := o.DeclRange
-					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid influxdb output", Detail: err.Error(), Subject: &r})
-					continue
-				}
-				outs = append(outs, out)
-			default:
-				r := o.DeclRange
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Output not available yet",
-					Detail:  fmt.Sprintf("The %q output arrives with the delivery work (disk spool and registry ingest). Use output \"stdout\", \"file\" or \"influxdb\" for now.", o.Kind),
-					Subject: &r})
-			}
+	fail := func(o agentconfig.Output, summary string, err error) {
+		r := o.DeclRange
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: err.Error(), Subject: &r})
+	}
+	log := opts.Log
+	if mode == modeTest {
+		outs = append(outs, pipeline.Stdout(opts.Stdout))
+	}
+	for _, o := range cfg.Outputs {
+		if mode == modeTest {
+			break
 		}
+		var out pipeline.Output
+		switch o.Kind {
+		case agentconfig.OutputStdout:
+			out = pipeline.Stdout(opts.Stdout)
+		case agentconfig.OutputFile:
+			out = pipeline.File(o.Path)
+		case agentconfig.OutputInfluxDB:
+			in, err := pipeline.InfluxDB(pipeline.InfluxDBConfig{
+				URL: o.URL, Database: o.Database, Username: o.Username, Password: o.Password, DisableGzip: !o.Gzip, Timeout: o.Timeout,
+			})
+			if err != nil {
+				fail(o, "Invalid influxdb output", err)
+				continue
+			}
+			out = in
+		case agentconfig.OutputRegistry:
+			r, err := pipeline.Registry(pipeline.RegistryConfig{
+				URL: cfg.Registry.URL, Token: cfg.Registry.Token, Gzip: o.Gzip, Timeout: o.Timeout,
+				UserAgent: "vigil-agent/" + opts.Version, Logger: log.Named("output").With("output", o.Kind),
+			})
+			if err != nil {
+				fail(o, "Invalid registry output", err)
+				continue
+			}
+			out = r
+		}
+		if o.Spool && mode == modeDaemon {
+			sp, err := pipeline.Spooled(out, pipeline.SpoolConfig{
+				Dir: filepath.Join(cfg.Agent.DataDir, "spool", o.Kind), MaxBytes: o.SpoolMaxBytes, Logger: log,
+			})
+			if err != nil {
+				fail(o, "Cannot open the output's disk spool", err)
+				continue
+			}
+			out = sp
+		}
+		outs = append(outs, out)
 	}
 	a := cfg.Agent
 	return pipeline.New(pipeline.Config{Node: a.Node, Tags: a.Tags, BatchSize: a.BatchSize, FlushInterval: a.FlushInterval}, log.Named("pipeline"), outs...), diags
 }
 
+// pipelineKey is everything of a configuration its pipeline depends on:
+// a reload with the same key keeps the running pipeline (and its spools).
+type pipelineKey struct {
+	Node          string
+	Tags          map[string]string
+	BatchSize     int
+	FlushInterval time.Duration
+	DataDir       string
+	Registry      [2]string // url, token
+	Outputs       []agentconfig.Output
+}
+
+func keyOf(cfg *agentconfig.Config) pipelineKey {
+	k := pipelineKey{
+		Node: cfg.Agent.Node, Tags: cfg.Agent.Tags, BatchSize: cfg.Agent.BatchSize,
+		FlushInterval: cfg.Agent.FlushInterval, DataDir: cfg.Agent.DataDir,
+	}
+	if cfg.Registry != nil {
+		k.Registry = [2]string{cfg.Registry.URL, cfg.Registry.Token}
+	}
+	for _, o := range cfg.Outputs {
+		o.DeclRange = hcl.Range{}
+		k.Outputs = append(k.Outputs, o)
+	}
+	return k
+}
+
 // prepare loads cfg into a Set and its pipeline without scheduling. On
 // error everything it started is stopped.
-func prepare(ctx context.Context, cfg *agentconfig.Config, socketDir string, opts Options, test bool) (*Set, *pipeline.Pipeline, hcl.Diagnostics) {
-	pipe, diags := newPipeline(cfg, opts.Stdout, test, opts.Log)
+func prepare(ctx context.Context, cfg *agentconfig.Config, socketDir string, opts Options, mode pipelineMode) (*Set, *pipeline.Pipeline, hcl.Diagnostics) {
+	pipe, diags := newPipeline(cfg, opts, mode)
 	if diags.HasErrors() {
 		pipe.Close(context.Background())
 		return nil, nil, diags
@@ -131,7 +194,11 @@ func start(set *Set, pipe *pipeline.Pipeline, log hclog.Logger) *running {
 // shutdown stops in data-flow order within ctx's deadline: no new runs,
 // in-flight runs finish (or are cancelled at the deadline), the pipeline
 // drains to its outputs, then plugins stop.
-func (r *running) shutdown(ctx context.Context) error {
+func (r *running) shutdown(ctx context.Context) error { return r.stop(ctx, false) }
+
+// stop is shutdown, leaving the pipeline running when keepPipe is set (a
+// reload hands it to the next configuration).
+func (r *running) stop(ctx context.Context, keepPipe bool) error {
 	r.stopTicks()
 	done := make(chan struct{})
 	go func() { r.sched.Wait(); close(done) }()
@@ -143,7 +210,10 @@ func (r *running) shutdown(ctx context.Context) error {
 		<-done
 	}
 	r.cancelRuns()
-	err := r.pipe.Close(ctx)
+	var err error
+	if !keepPipe {
+		err = r.pipe.Close(ctx)
+	}
 	r.stopSups()
 	r.sups.Wait()
 	return err
@@ -161,7 +231,7 @@ func Daemon(ctx context.Context, opts Options, sigs <-chan os.Signal) error {
 		agentconfig.WriteDiagnostics(opts.Stderr, cfg.Files, diags, opts.Color)
 		return ErrConfig
 	}
-	set, pipe, diags := prepare(ctx, cfg, socketDir, opts, false)
+	set, pipe, diags := prepare(ctx, cfg, socketDir, opts, modeDaemon)
 	if len(diags) > 0 {
 		agentconfig.WriteDiagnostics(opts.Stderr, cfg.Files, diags, opts.Color)
 	}
@@ -199,7 +269,11 @@ func Daemon(ctx context.Context, opts Options, sigs <-chan os.Signal) error {
 		}
 		if sig == syscall.SIGHUP {
 			var why string
-			r, why = reload(ctx, r, socketDir, opts)
+			var err error
+			r, why, err = reload(ctx, r, socketDir, opts)
+			if err != nil {
+				return err
+			}
 			gen++
 			report(why, r.set)
 			ann.announce(r.set.inventory(opts.Version))
@@ -229,32 +303,48 @@ func Daemon(ctx context.Context, opts Options, sigs <-chan os.Signal) error {
 // reload builds the new configuration's Set next to the running one. Only
 // if the new config is valid and every plugin started and accepted its
 // configuration does it replace the old; otherwise the old keeps running.
-func reload(ctx context.Context, old *running, socketDir string, opts Options) (*running, string) {
+// The pipeline (with its disk spools) is kept when the new configuration
+// leaves it unchanged; otherwise the old one drains and closes before the
+// new one opens the spools. If the new outputs then cannot be opened (a
+// spool directory gone unwritable), the error stops the daemon: the old
+// configuration is already stopped.
+func reload(ctx context.Context, old *running, socketDir string, opts Options) (*running, string, error) {
 	opts.Log.Info("reloading configuration", "path", opts.ConfigPath)
 	cfg, err := load(opts)
 	if err != nil {
 		opts.Log.Error("reload rejected: the new configuration is invalid; the previous one keeps running")
-		return old, "the new configuration is invalid (see the agent's log); the previous one keeps running"
+		return old, "the new configuration is invalid (see the agent's log); the previous one keeps running", nil
 	}
-	set, pipe, diags := prepare(ctx, cfg, socketDir, opts, false)
+	set, diags := buildSet(ctx, cfg, socketDir, opts.Log)
 	if len(diags) > 0 {
 		agentconfig.WriteDiagnostics(opts.Stderr, cfg.Files, diags, opts.Color)
 	}
 	if diags.HasErrors() {
 		if set != nil {
 			set.stop()
-			pipe.Close(context.Background())
 		}
 		opts.Log.Error("reload rejected: the new plugin set did not validate; the previous one keeps running")
-		return old, "the new plugin set did not validate: " + firstError(diags) + "; the previous configuration keeps running"
+		return old, "the new plugin set did not validate: " + firstError(diags) + "; the previous configuration keeps running", nil
 	}
+	keep := reflect.DeepEqual(keyOf(old.set.cfg), keyOf(cfg))
 	sctx, cancel := context.WithTimeout(context.Background(), old.set.cfg.Agent.ShutdownTimeout)
 	defer cancel()
-	if err := old.shutdown(sctx); err != nil {
+	if err := old.stop(sctx, keep); err != nil {
 		opts.Log.Warn("draining the previous configuration", "error", err)
 	}
-	opts.Log.Info("configuration reloaded", "plugins", len(set.plugins))
-	return start(set, pipe, opts.Log), ""
+	pipe := old.pipe
+	if !keep {
+		var pdiags hcl.Diagnostics
+		pipe, pdiags = newPipeline(cfg, opts, modeDaemon)
+		if pdiags.HasErrors() {
+			agentconfig.WriteDiagnostics(opts.Stderr, cfg.Files, pdiags, opts.Color)
+			set.stop()
+			pipe.Close(context.Background())
+			return nil, "", fmt.Errorf("opening the new configuration's outputs: %s", firstError(pdiags))
+		}
+	}
+	opts.Log.Info("configuration reloaded", "plugins", len(set.plugins), "outputs_reopened", !keep)
+	return start(set, pipe, opts.Log), "", nil
 }
 
 // firstError is the first error diagnostic, for one-line reports.
@@ -285,7 +375,11 @@ func Once(ctx context.Context, opts Options, test bool) error {
 		return ErrConfig
 	}
 	defer cleanup()
-	set, pipe, diags := prepare(ctx, cfg, socketDir, opts, test)
+	mode := modeOnce
+	if test {
+		mode = modeTest
+	}
+	set, pipe, diags := prepare(ctx, cfg, socketDir, opts, mode)
 	if len(diags) > 0 {
 		agentconfig.WriteDiagnostics(opts.Stderr, cfg.Files, diags, opts.Color)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -128,7 +129,9 @@ func (a *announcer) send(ctx context.Context, inv registryclient.Inventory) bool
 func (s *Set) inventory(version string) registryclient.Inventory {
 	inv := registryclient.Inventory{AgentVersion: version, Tags: s.cfg.Agent.Tags, Plugins: []registryclient.InventoryPlugin{}}
 	for _, p := range s.plugins {
-		inv.Plugins = append(inv.Plugins, registryclient.InventoryPlugin{Name: p.cfg.Name, Version: p.info.Version, SHA256: p.sha256, State: "running"})
+		// The lock file writes "sha256:<hex>"; the registry takes the hex.
+		sum := strings.TrimPrefix(p.sha256, "sha256:")
+		inv.Plugins = append(inv.Plugins, registryclient.InventoryPlugin{Name: p.cfg.Name, Version: p.info.Version, SHA256: sum, State: "running"})
 	}
 	for _, st := range s.states() {
 		if !st.Up {

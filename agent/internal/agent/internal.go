@@ -51,7 +51,7 @@ func (r *running) writeInternal() {
 	var b metric.Builder
 	for name, st := range r.pipe.Stats() {
 		_ = b.Add("vigil_output", map[string]string{"output": name}, map[string]any{
-			"sent": st.Sent, "failed": st.Failed, "dropped": st.Dropped, "queued": st.Queued,
+			"sent": st.Sent, "failed": st.Failed, "dropped": st.Dropped, "queued": st.Queued, "quarantined": st.Quarantined,
 		}, now)
 	}
 	r.write("vigil", &b.Batch)

@@ -372,8 +372,15 @@ func TestSpoolFullDropsOldest(t *testing.T) {
 	if len(vals) == 0 || vals[len(vals)-1] != 10*batches-1 || gaps > 1 || !slices.IsSorted(vals) {
 		t.Errorf("delivered %v: want the newest points in order, and at most the batch in flight before them", vals)
 	}
-	if l := logs.String(); strings.Count(l, "output is losing points") != 1 {
+	l := logs.String()
+	if strings.Count(l, "output is losing points") != 1 {
 		t.Errorf("log:\n%s", l)
+	}
+	// The recovery line says how many points the streak lost: exactly
+	// those that never arrived, not a batch dropped in flight and then
+	// delivered after all.
+	if want := fmt.Sprintf("lost_points=%d", 10*batches-sent); !strings.Contains(l, "output recovered") || !strings.Contains(l, want) {
+		t.Errorf("want a recovery line with %s; log:\n%s", want, l)
 	}
 }
 

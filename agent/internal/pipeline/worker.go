@@ -258,8 +258,9 @@ func (w *worker) finishSpooled(b *batch, err error) {
 			w.stats.Queued -= points
 		} else {
 			// Dropped from the spool (and counted so) while in flight,
-			// but delivered or quarantined after all.
+			// but delivered or quarantined after all: not lost.
 			w.stats.Dropped -= points
+			w.lost = max(w.lost-points, 0)
 		}
 	}
 	switch {
