@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vigilmon/vigil/sdk"
@@ -170,13 +172,40 @@ func TestCollectorErrors(t *testing.T) {
 	})
 }
 
+// TestNoMatcherWatchesTheAgent: with the defaults alone the plugin
+// watches its parent process (the agent), so the defaults make a valid,
+// useful configuration.
+func TestNoMatcherWatchesTheAgent(t *testing.T) {
+	g, err := newCollector(map[string]any{})
+	if err != nil {
+		t.Fatalf("defaults refused: %v", err)
+	}
+	pts, _ := gather(t, g)
+	var pids []any
+	for _, p := range pts {
+		if p.Measurement == "process" {
+			pids = append(pids, p.Fields["pid"])
+		}
+	}
+	if len(pids) != 1 || fmt.Sprint(pids[0]) != fmt.Sprint(os.Getppid()) {
+		t.Errorf("process points for pids %v, want one for the parent %d:\n%v", pids, os.Getppid(), pts)
+	}
+	c, err := newPromise(map[string]any{})
+	if err != nil {
+		t.Fatalf("promise defaults refused: %v", err)
+	}
+	res, err := c.Check(context.Background())
+	if err != nil || res.Status != sdk.OK || !strings.Contains(res.Message, "the agent") {
+		t.Errorf("Check = %+v, %v; want OK naming the agent", res, err)
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
 	tests := []struct {
 		name   string
 		values map[string]any
 		path   string
 	}{
-		{"no matcher", map[string]any{}, "names"},
 		{"empty name", map[string]any{"names": []string{"a", ""}}, "names"},
 		{"bad regexp", map[string]any{"cmdline": "("}, "cmdline"},
 		{"unknown user", map[string]any{"user": "no-such-user-vigil"}, "user"},

@@ -39,7 +39,7 @@ func newManifest() sdk.Manifest {
 func selectorSchema() sdk.Schema {
 	return sdk.Schema{
 		{Name: "names", Type: sdk.TypeStringList, Default: []string{},
-			Description: "Exact command names (/proc/<pid>/comm, as ps -o comm shows them; names longer than 15 characters are compared on their first 15, as the kernel truncates them)."},
+			Description: "Exact command names (/proc/<pid>/comm, as ps -o comm shows them; names longer than 15 characters are compared on their first 15, as the kernel truncates them). With no names, cmdline, pidfile or user at all, the plugin watches the Vigil agent that runs it."},
 		{Name: "cmdline", Type: sdk.TypeString,
 			Description: "Go regular expression searched in the command line (arguments joined by spaces)."},
 		{Name: "pidfile", Type: sdk.TypeString,

@@ -32,6 +32,9 @@ type selector struct {
 	pidfile  string
 	uid      int64 // -1: any user
 	userName string
+	// parent is set when no matcher is: the plugin then watches the
+	// process that started it, the Vigil agent.
+	parent int
 }
 
 // match is a selected process and the matcher that selected it.
@@ -41,9 +44,10 @@ type match struct {
 	pattern string
 }
 
-// newSelector reads the selection attributes; a selection without any
-// matcher, a bad regular expression or an unknown user is an
-// AttributeError.
+// newSelector reads the selection attributes; a bad regular expression or
+// an unknown user is an AttributeError. With no matcher at all the
+// selector picks the plugin's parent, the agent, so that the defaults make
+// a useful configuration (the agent watching itself).
 func newSelector(cfg sdk.Config) (*selector, error) {
 	s := &selector{root: cfg.String("proc_root"), names: cfg.Strings("names"), pidfile: cfg.String("pidfile"), uid: -1}
 	if s.root == "" {
@@ -69,8 +73,7 @@ func newSelector(cfg sdk.Config) (*selector, error) {
 		s.uid, s.userName = uid, u
 	}
 	if len(s.names) == 0 && s.cmdline == nil && s.pidfile == "" && s.uid < 0 {
-		return nil, sdk.AttributeError("names", "No process selected",
-			"set at least one of names, cmdline, pidfile or user to say which processes to look at")
+		s.parent = os.Getppid()
 	}
 	return s, nil
 }
@@ -93,6 +96,9 @@ func lookupUID(name string) (int64, error) {
 // patterns lists the matchers in the order they are tried; a match's
 // pattern is one of them.
 func (s *selector) patterns() []string {
+	if s.parent > 0 {
+		return []string{"agent"}
+	}
 	var out []string
 	if s.pidfile != "" {
 		out = append(out, s.pidfile)
@@ -113,6 +119,9 @@ func (s *selector) onlyUser() bool {
 
 // describe says what is selected, in check_procs' words.
 func (s *selector) describe() string {
+	if s.parent > 0 {
+		return fmt.Sprintf("the agent (pid %d)", s.parent)
+	}
 	var parts []string
 	if len(s.names) > 0 {
 		q := make([]string, len(s.names))
@@ -140,6 +149,13 @@ func (s *selector) describe() string {
 // find returns the selected processes, in /proc order. Processes that
 // exit during the scan are left out.
 func (s *selector) find(ctx context.Context) ([]match, error) {
+	if s.parent > 0 {
+		comm, err := os.ReadFile(filepath.Join(s.root, strconv.Itoa(s.parent), "comm"))
+		if err != nil {
+			return nil, gone(err)
+		}
+		return []match{{pid: s.parent, comm: strings.TrimSuffix(string(comm), "\n"), pattern: "agent"}}, nil
+	}
 	filePID, err := s.readPidfile()
 	if err != nil {
 		return nil, err
