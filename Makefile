@@ -15,7 +15,7 @@ PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
 .PHONY: help build run test test-short bench bench-idle bench-ingest proto fmt lint clean
 
 help:
-	@echo "make run     build everything and run the agent on examples/agent.hcl (Ctrl-C stops it)"
+	@echo "make run     a local registry with the first-party plugins published and approved, and an agent installing them and shipping to it (Ctrl-C stops both)"
 	@echo "make test    every test: unit, fuzz seeds, plugins over real go-plugin, end-to-end with real binaries"
 	@echo "make bench   benchmarks (figures: docs/performance.md); make bench-idle: idle RSS and CPU"
 	@echo "make bench-ingest  registry ingest vs InfluxDB 1.6, and the 1,000-agent soak"
@@ -32,14 +32,12 @@ build:
 		CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -ldflags '-s -w' -o $(BIN)/vigil-plugin-$$p ./plugins/$$p || exit 1; \
 	done
 
-# The main job on embedded defaults: the first-party plugins installed into
-# a local agent dir (verified and locked), and the agent running on the
-# example configuration, printing line protocol.
+# The main job on embedded defaults (scripts/run.sh): a local registry, the
+# first-party plugins published, evaluated and approved into it, installed
+# with `vigil install` into a local agent, and the agent shipping its points
+# to the registry. Everything lives in $(RUN_DIR); Ctrl-C stops both.
 run: build
-	@mkdir -p $(RUN_DIR)
-	@test -f $(RUN_DIR)/agent.hcl || cp examples/agent.hcl $(RUN_DIR)/agent.hcl
-	$(BIN)/vigil install --config $(RUN_DIR)/agent.hcl $(foreach p,$(PLUGINS),--from-file $(BIN)/vigil-plugin-$(p))
-	$(BIN)/vigil agent --config $(RUN_DIR)/agent.hcl
+	BIN=$(BIN) RUN_DIR=$(RUN_DIR) PLUGINS="$(PLUGINS)" bash scripts/run.sh
 
 test:
 	$(GO) test -race -count=1 ./...
