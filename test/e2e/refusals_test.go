@@ -44,7 +44,7 @@ func TestRefusals(t *testing.T) {
 			dist := writeRelease(t, t.TempDir(), hello, "0.1.0", strayKey)
 			stdout, stderr, code := c.publish(t, dist, c.pluginKey, strayKey)
 			want := "vigil plugin publish: publishing hello 0.1.0: POST /v1/plugins/hello/releases: 400: key " + keyID(t, strayKey) +
-				" is not a signing key of publisher \"acme\"; add it with POST /v1/publishers/<publisher>/keys\n"
+				" is not a signing key of publisher \"acme\"; the publisher registers it with: vigil plugin key add <publisher> --key <private key file>\n"
 			exitWith(t, code, 1, stderr, want)
 			if strings.Contains(stdout, "Uploaded") {
 				t.Errorf("the release was uploaded:\n%s", stdout)
@@ -72,7 +72,7 @@ func TestRefusals(t *testing.T) {
 				dist := writeRelease(t, t.TempDir(), hello, tc.version, keyFile, tc.extra...)
 				stdout, stderr, code := c.publish(t, dist, c.pluginKey, keyFile)
 				exitWith(t, code, 1, stderr, "vigil plugin publish: hello "+tc.version+
-					" is failed; fix what failed, then package and publish a new version\n")
+					" failed its evaluation; fix what failed, then package and publish a new version\n")
 				failing := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(tc.check) + ` +FAIL +\S+ +(.*)$`).FindStringSubmatch(stdout)
 				if failing == nil || !strings.Contains(failing[1], tc.detail) {
 					t.Errorf("the report shows no failing %q check saying %q:\n%s", tc.check, tc.detail, stdout)

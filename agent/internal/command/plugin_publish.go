@@ -323,8 +323,12 @@ func (c *PluginPublishCommand) printPublished(a publishArgs, res publishResult) 
 		fmt.Fprintln(c.Stdout, "\nThe release now waits for the registry's admin to approve it.")
 	case "approved":
 	default:
-		fmt.Fprintf(c.Stderr, "vigil plugin publish: %s %s is %s; fix what failed, then package and publish a new version\n",
-			res.Plugin, res.Version, res.State)
+		what := "is " + res.State
+		if res.State == "failed" {
+			what = "failed its evaluation"
+		}
+		fmt.Fprintf(c.Stderr, "vigil plugin publish: %s %s %s; fix what failed, then package and publish a new version\n",
+			res.Plugin, res.Version, what)
 	}
 	return code
 }

@@ -106,7 +106,7 @@ func TestPluginPublish(t *testing.T) {
 				"CHECK                 RESULT  DURATION  DETAIL\n" +
 				"unpack linux/amd64    pass    3ms       1 file\n" +
 				"manifest linux/amd64  FAIL    300µs     manifest says version 0.9.0, the release is 1.0.0\n",
-			stderr: "vigil plugin publish: hello 1.0.0 is failed; fix what failed, then package and publish a new version\n",
+			stderr: "vigil plugin publish: hello 1.0.0 failed its evaluation; fix what failed, then package and publish a new version\n",
 		},
 		{
 			name: "no wait", states: []string{"pending"}, code: ExitOK,

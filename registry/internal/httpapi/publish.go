@@ -225,7 +225,7 @@ func (a *API) publish(w http.ResponseWriter, r *http.Request, who store.Credenti
 	if err != nil {
 		var ae *apiError
 		if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
-			return errorf(http.StatusBadRequest, "%v; add it with POST /v1/publishers/<publisher>/keys", err)
+			return errorf(http.StatusBadRequest, "%v; the publisher registers it with: vigil plugin key add <publisher> --key <private key file>", err)
 		}
 		return err
 	}
