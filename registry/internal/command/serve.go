@@ -18,6 +18,11 @@ import (
 	"github.com/vigilmon/vigil/registry/internal/evalqueue"
 	"github.com/vigilmon/vigil/registry/internal/evaluate"
 	"github.com/vigilmon/vigil/registry/internal/httpapi"
+	"github.com/vigilmon/vigil/registry/internal/ingest"
+	"github.com/vigilmon/vigil/registry/internal/metrics"
+	"github.com/vigilmon/vigil/registry/internal/metrics/embedded"
+	"github.com/vigilmon/vigil/registry/internal/metrics/influx"
+	"github.com/vigilmon/vigil/registry/internal/queryapi"
 	"github.com/vigilmon/vigil/registry/internal/store"
 	"github.com/vigilmon/vigil/registry/internal/store/postgres"
 	"github.com/vigilmon/vigil/registry/internal/store/sqlite"
@@ -139,9 +144,42 @@ func (c *ServeCommand) serve(ctx context.Context, cfg *registryconfig.Config, lo
 	queueDone := make(chan error, 1)
 	go func() { queueDone <- queue.Run(ctx) }()
 
+	ms, err := openMetrics(cfg.Metrics, log.Named("metrics"))
+	if err != nil {
+		cancel()
+		<-queueDone
+		return err
+	}
+	defer func() {
+		if err := ms.Close(); err != nil {
+			log.Error("closing the metrics store", "error", err)
+		}
+	}()
 	api := httpapi.New(httpapi.Config{Store: st, ArtifactDir: cfg.ArtifactDir, Queue: queue, Logger: log.Named("api")})
+	in := ingest.New(ingest.Config{
+		Catalog: st, Metrics: ms, Logger: log.Named("ingest"), Version: c.Version,
+		MaxBody: cfg.Ingest.MaxBody, MaxDecompressed: cfg.Ingest.MaxDecompressed,
+		DedupeWindow: cfg.Ingest.DedupeWindow, Unapproved: cfg.Ingest.Unapproved,
+	})
+	in.Start()
+	// After the HTTP server stops (deferred calls run last-in first-out,
+	// and the server is shut down below): flush the fleet state, then the
+	// metrics store closes.
+	defer func() {
+		if err := in.Close(); err != nil {
+			log.Error("closing ingest", "error", err)
+		}
+	}()
+	mux := http.NewServeMux()
+	for _, p := range in.Routes() {
+		mux.Handle(p, in)
+	}
+	mux.Handle("GET /v1/query/series", queryapi.New(queryapi.Config{
+		Store: ms, Authenticate: api.Authenticate, WriteError: api.WriteError, Logger: log.Named("query"),
+	}))
+	mux.Handle("/", api)
 	srv := &http.Server{
-		Handler:           api,
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Minute, // a 512 MiB upload on a slow link
 		WriteTimeout:      30 * time.Minute,
@@ -155,7 +193,7 @@ func (c *ServeCommand) serve(ctx context.Context, cfg *registryconfig.Config, lo
 		<-queueDone
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
-	log.Info("registry listening", "addr", ln.Addr().String(), "data", cfg.DataDir, "storage", cfg.Storage.Kind)
+	log.Info("registry listening", "addr", ln.Addr().String(), "data", cfg.DataDir, "storage", cfg.Storage.Kind, "metrics", cfg.Metrics.Kind)
 	if c.ready != nil {
 		c.ready(ln.Addr().String())
 	}
@@ -211,6 +249,27 @@ func openStore(ctx context.Context, s registryconfig.Storage) (store.Store, erro
 		st, err := sqlite.Open(ctx, s.Path)
 		if err != nil {
 			return nil, fmt.Errorf("opening SQLite catalog: %w", err)
+		}
+		return st, nil
+	}
+}
+
+// openMetrics opens the metrics backend registry.hcl chose.
+func openMetrics(m registryconfig.Metrics, log hclog.Logger) (metrics.Store, error) {
+	switch m.Kind {
+	case registryconfig.InfluxDB:
+		st, err := influx.Open(m.Dir, influx.Options{
+			URL: m.URL, Database: m.Database, Username: m.Username, Password: m.Password,
+			QueueMaxBytes: m.QueueMaxBytes, Logger: log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("opening the InfluxDB metrics backend (queue in %s): %w", m.Dir, err)
+		}
+		return st, nil
+	default:
+		st, err := embedded.Open(m.Dir, embedded.Options{Retention: m.Retention, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("opening the embedded metrics store in %s: %w", m.Dir, err)
 		}
 		return st, nil
 	}
