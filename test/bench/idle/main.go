@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/vigilmon/vigil/test/procfs"
 )
 
 // The targets of the performance issue for the idle steady state.
@@ -223,7 +225,7 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 		return nil, errors.New("interrupted")
 	}
 
-	s := newSampler(proc{root: "/proc"}, agent.Process.Pid)
+	s := newSampler(procfs.FS{Root: "/proc"}, agent.Process.Pid)
 	if err := s.sample(); err != nil {
 		return nil, err
 	}
@@ -354,7 +356,7 @@ func tail(path string) string {
 
 // sampler keeps the samples of the agent and of its plugin children.
 type sampler struct {
-	proc  proc
+	proc  procfs.FS
 	agent int
 	procs map[string]*tracked // by name: "agent" or the plugin's
 	first time.Time
@@ -365,11 +367,11 @@ type sampler struct {
 // tracked is one named process over the window; a plugin restarted by the
 // agent shows up under a new pid, so CPU time is summed per pid.
 type tracked struct {
-	mem   []memInfo // one per sample it was seen in
+	mem   []procfs.Mem // one per sample it was seen in
 	ticks map[int][2]int64
 }
 
-func newSampler(p proc, agent int) *sampler {
+func newSampler(p procfs.FS, agent int) *sampler {
 	return &sampler{proc: p, agent: agent, procs: map[string]*tracked{}}
 }
 
@@ -383,12 +385,12 @@ func (s *sampler) sample() error {
 	if err := s.record("agent", s.agent); err != nil {
 		return fmt.Errorf("sampling the agent: %w", err)
 	}
-	kids, err := s.proc.children(s.agent)
+	kids, err := s.proc.Children(s.agent)
 	if err != nil {
 		return fmt.Errorf("finding the agent's plugin processes: %w", err)
 	}
 	for _, pid := range kids {
-		cmdline, err := s.proc.read(pid, "cmdline")
+		cmdline, err := s.proc.Cmdline(pid)
 		if err != nil {
 			continue // gone since the scan
 		}
@@ -402,11 +404,11 @@ func (s *sampler) sample() error {
 }
 
 func (s *sampler) record(name string, pid int) error {
-	st, err := s.proc.stat(pid)
+	st, err := s.proc.Stat(pid)
 	if err != nil {
 		return err
 	}
-	m, err := s.proc.mem(pid)
+	m, err := s.proc.Mem(pid)
 	if err != nil {
 		return err
 	}
@@ -489,7 +491,7 @@ func (s *sampler) report(o options) *report {
 		}
 		slices.Sort(p.Pids)
 		if window > 0 {
-			p.CPUPercent = float64(ticks) / clockTicks / window * 100
+			p.CPUPercent = float64(ticks) / procfs.ClockTicks / window * 100
 		}
 		r.Processes = append(r.Processes, p)
 		if name == "agent" {

@@ -8,68 +8,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilmon/vigil/test/procfs"
 )
-
-func TestParseStat(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		in      string
-		want    procStat
-		wantErr bool
-	}{
-		{
-			name: "plain",
-			in:   "4242 (vigil) S 1 4242 4242 0 -1 4194560 2137 0 0 0 153 47 0 0 20 0 9 0 1234 1000000 3000 18446744073709551615\n",
-			want: procStat{PPID: 1, Ticks: 200},
-		},
-		{
-			name: "command with spaces and parentheses",
-			in:   "77 (a (b) c) R 4242 77 77 0 -1 0 0 0 0 0 5 6 0 0 20 0 1 0 1 1 1\n",
-			want: procStat{PPID: 4242, Ticks: 11},
-		},
-		{name: "no parenthesis", in: "77 vigil S 1", wantErr: true},
-		{name: "truncated", in: "77 (vigil) S 1 2 3", wantErr: true},
-		{name: "bad utime", in: "77 (v) S 1 77 77 0 -1 0 0 0 0 0 x 6 0\n", wantErr: true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseStat([]byte(tc.in))
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestParseMem(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		in      string
-		want    memInfo
-		wantErr bool
-	}{
-		{
-			name: "process",
-			in:   "Name:\tvigil\nVmPeak:\t 1300 kB\nVmRSS:\t   15872 kB\nRssAnon:\t    5000 kB\nRssFile:\t   10872 kB\nRssShmem:\t 0 kB\n",
-			want: memInfo{RSS: 15872, Anon: 5000, File: 10872},
-		},
-		{name: "kernel thread", in: "Name:\tkthreadd\nState:\tS (sleeping)\n", wantErr: true},
-		{name: "no split", in: "VmRSS:\t 3 kB\n", wantErr: true},
-		{name: "other unit", in: "VmRSS:\t 3 MB\nRssAnon:\t 1 kB\nRssFile:\t 2 kB\n", wantErr: true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseMem([]byte(tc.in))
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
-	}
-}
 
 func TestPluginName(t *testing.T) {
 	for in, want := range map[string]string{
@@ -87,7 +28,7 @@ func TestPluginName(t *testing.T) {
 func fakeProc(t *testing.T, procs map[int]struct {
 	ppid, ticks, rss int
 	argv0            string
-}) proc {
+}) procfs.FS {
 	t.Helper()
 	root := t.TempDir()
 	for pid, p := range procs {
@@ -111,7 +52,7 @@ func fakeProc(t *testing.T, procs map[int]struct {
 	if err := os.WriteFile(filepath.Join(root, "uptime"), []byte("1 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return proc{root: root}
+	return procfs.FS{Root: root}
 }
 
 func TestSampler(t *testing.T) {

@@ -1,92 +1,29 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/vigilmon/vigil/test/procfs"
 )
 
-// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat:
-// 100 on every Linux architecture Go supports.
-const clockTicks = 100
-
-// parseStatTicks returns utime + stime from the content of
-// /proc/<pid>/stat. The command name (field 2) is in parentheses and may
-// hold spaces and parentheses, so fields are counted from the last ')'.
-func parseStatTicks(b []byte) (int64, error) {
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, errors.New("no ')' after the command name")
-	}
-	// Fields from 3 (state) on: utime is field 14, stime 15.
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("%d fields after the command name, want at least 13", len(f))
-	}
-	utime, err := strconv.ParseInt(f[11], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("utime: %w", err)
-	}
-	stime, err := strconv.ParseInt(f[12], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("stime: %w", err)
-	}
-	return utime + stime, nil
-}
-
-// parseVmRSS returns VmRSS in KiB from the content of /proc/<pid>/status.
-func parseVmRSS(b []byte) (int64, error) {
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 0 || f[0] != "VmRSS:" {
-			continue
-		}
-		if len(f) != 3 || f[2] != "kB" {
-			return 0, fmt.Errorf("unexpected line %q", sc.Text())
-		}
-		v, err := strconv.ParseInt(f[1], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("line %q: %w", sc.Text(), err)
-		}
-		return v, nil
-	}
-	return 0, errors.New("no VmRSS line (a kernel thread, or a zombie)")
-}
+// clockTicks is the unit of utime and stime.
+const clockTicks = procfs.ClockTicks
 
 // proc reads /proc (or a fixture tree standing in for it).
 type proc struct{ root string }
 
+// ticks is the CPU time of pid, utime + stime.
 func (p proc) ticks(pid int) (int64, error) {
-	b, err := os.ReadFile(filepath.Join(p.root, strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return 0, err
-	}
-	t, err := parseStatTicks(b)
-	if err != nil {
-		return 0, fmt.Errorf("parsing %s/%d/stat: %w", p.root, pid, err)
-	}
-	return t, nil
+	st, err := procfs.FS{Root: p.root}.Stat(pid)
+	return st.Ticks, err
 }
 
+// rss is the resident memory of pid in KiB.
 func (p proc) rss(pid int) (int64, error) {
-	b, err := os.ReadFile(filepath.Join(p.root, strconv.Itoa(pid), "status"))
-	if err != nil {
-		return 0, err
-	}
-	v, err := parseVmRSS(b)
-	if err != nil {
-		return 0, fmt.Errorf("parsing %s/%d/status: %w", p.root, pid, err)
-	}
-	return v, nil
+	m, err := procfs.FS{Root: p.root}.Mem(pid)
+	return m.RSS, err
 }
 
 // server is a watched server process.

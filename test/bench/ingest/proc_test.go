@@ -10,68 +10,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestParseStatTicks(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		in      string
-		want    int64
-		wantErr bool
-	}{
-		{
-			name: "influxd",
-			in:   "4242 (influxd) S 1 4242 4242 0 -1 4194560 2137 0 0 0 153 47 0 0 20 0 9 0 1234 1000000 3000 18446744073709551615\n",
-			want: 200,
-		},
-		{
-			name: "command with spaces and parentheses",
-			in:   "77 (a (b) c) R 4242 77 77 0 -1 0 0 0 0 0 5 6 0 0 20 0 1 0 1 1 1\n",
-			want: 11,
-		},
-		{name: "no parenthesis", in: "77 influxd S 1", wantErr: true},
-		{name: "truncated", in: "77 (influxd) S 1 2 3", wantErr: true},
-		{name: "bad utime", in: "77 (v) S 1 77 77 0 -1 0 0 0 0 0 x 6 0\n", wantErr: true},
-		{name: "bad stime", in: "77 (v) S 1 77 77 0 -1 0 0 0 0 0 5 y 0\n", wantErr: true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseStatTicks([]byte(tc.in))
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
-			}
-			if got != tc.want {
-				t.Errorf("ticks = %d, want %d", got, tc.want)
-			}
-		})
-	}
-}
-
-func TestParseVmRSS(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		in      string
-		want    int64
-		wantErr bool
-	}{
-		{
-			name: "process",
-			in:   "Name:\tvigil-registry\nVmPeak:\t 1300 kB\nVmHWM:\t 20000 kB\nVmRSS:\t   15872 kB\nRssAnon:\t    5000 kB\n",
-			want: 15872,
-		},
-		{name: "kernel thread", in: "Name:\tkthreadd\nState:\tS (sleeping)\n", wantErr: true},
-		{name: "other unit", in: "VmRSS:\t 3 MB\n", wantErr: true},
-		{name: "not a number", in: "VmRSS:\t x kB\n", wantErr: true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseVmRSS([]byte(tc.in))
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
-			}
-			if got != tc.want {
-				t.Errorf("VmRSS = %d, want %d", got, tc.want)
-			}
-		})
-	}
-}
-
 // writeProc writes a /proc entry for pid with the given ticks and RSS.
 func writeProc(t *testing.T, root string, pid int, utime, stime, rssKiB int64) {
 	t.Helper()
@@ -80,7 +18,7 @@ func writeProc(t *testing.T, root string, pid int, utime, stime, rssKiB int64) {
 		t.Fatal(err)
 	}
 	stat := strconv.Itoa(pid) + " (srv) S 1 1 1 0 -1 0 0 0 0 0 " + strconv.FormatInt(utime, 10) + " " + strconv.FormatInt(stime, 10) + " 0 0 20 0 1 0\n"
-	status := "Name:\tsrv\nVmRSS:\t" + strconv.FormatInt(rssKiB, 10) + " kB\n"
+	status := "Name:\tsrv\nVmRSS:\t" + strconv.FormatInt(rssKiB, 10) + " kB\nRssAnon:\t" + strconv.FormatInt(rssKiB/2, 10) + " kB\nRssFile:\t" + strconv.FormatInt(rssKiB-rssKiB/2, 10) + " kB\n"
 	if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o644); err != nil {
 		t.Fatal(err)
 	}
