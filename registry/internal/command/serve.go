@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -49,6 +50,14 @@ func (c *ServeCommand) Help() string {
   admin token and prints it once; set VIGIL_REGISTRY_ADMIN_TOKEN to choose
   it instead. SIGINT or SIGTERM stops it gracefully; a second one forces it.`
 }
+
+// defaultMemoryLimit is the registry's soft memory limit (see
+// runtime/debug.SetMemoryLimit) unless GOMEMLIMIT sets one. Without it the
+// heap grows to twice what is live before a collection: measured with
+// 1,000 agents (300k series), 230 MB live became 500–640 MB of heap. The
+// limit is soft: past it the GC runs more often, never fails an
+// allocation.
+const defaultMemoryLimit = 384 << 20
 
 type serveArgs struct {
 	Config, Listen, Data string
@@ -110,6 +119,9 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) int {
 		return ExitUsage
 	}
 	log := hclog.New(&hclog.LoggerOptions{Name: "vigil-registry", Level: hclog.LevelFromString(a.LogLevel), Output: c.Stderr, JSONFormat: a.LogFormat == "json"})
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	if err := c.serve(ctx, cfg, log); err != nil {
 		log.Error("registry stopped", "error", err)
 		return ExitFailure

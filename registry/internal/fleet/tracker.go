@@ -28,31 +28,85 @@ const PromiseMeasurement = "promise"
 // An entry that saw no new value for two flushes in a row is dropped from
 // memory (it stays in the store), so memory follows the series written
 // recently, not every series ever seen.
+//
+// Flush writes the latest values in transactions of at most FlushBatch
+// values: a fleet of thousands of agents changes hundreds of thousands of
+// values between two flushes, and one transaction of them all would hold
+// the catalog's writer (which every write request needs) for seconds and
+// build all the rows in memory at once.
 type Tracker struct {
 	st Writer
 
 	mu      sync.Mutex
 	series  map[string]*series
+	dirty   []*series // series with a field to flush, each once (queued)
 	results map[string]*result
-	key     []byte // scratch for map keys, guarded by mu
+	names   map[string]string // field names, interned
+	key     []byte            // scratch for map keys, guarded by mu
 
 	flushMu sync.Mutex // one Flush at a time
+	batch   int        // values per PutLatest call
 }
+
+// FlushBatch is the most latest values one PutLatest call of Flush writes.
+const FlushBatch = 1024
+
+// maxNames bounds the interned field names; past it the table starts
+// over (names are then shared less, never wrong).
+const maxNames = 1 << 14
 
 // series is one node, measurement and tag set. node, measurement and tags
 // are substrings of its map key, allocated once.
 type series struct {
 	node, measurement, tags string
 	fields                  []latest
-	idle                    int // flushes since it last changed
+	idle                    int32 // flushes since it last changed
+	queued                  bool  // in Tracker.dirty
 }
 
-// latest is one field's newest value; Time is Unix nanoseconds.
+// latest is one field's newest value, compact: a series field costs 56
+// bytes. bits holds a Float's IEEE bits, an Int, a Uint or a Bool (0, 1);
+// s a String. time is Unix nanoseconds.
 type latest struct {
-	field string
-	value metrics.Value
+	field string // interned
+	s     string
+	bits  uint64
 	time  int64
+	kind  metrics.Kind
 	dirty bool // changed since the last flush
+}
+
+func (l *latest) set(v metrics.Value) {
+	l.kind, l.s, l.bits = v.Kind, "", 0
+	switch v.Kind {
+	case metrics.Float:
+		l.bits = math.Float64bits(v.F)
+	case metrics.Int:
+		l.bits = uint64(v.I)
+	case metrics.Uint:
+		l.bits = v.U
+	case metrics.Bool:
+		if v.B {
+			l.bits = 1
+		}
+	case metrics.String:
+		l.s = strings.Clone(v.S)
+	}
+}
+
+// goValue is l's value as store.LatestValue holds it.
+func (l *latest) goValue() any {
+	switch l.kind {
+	case metrics.Float:
+		return math.Float64frombits(l.bits)
+	case metrics.Int:
+		return int64(l.bits)
+	case metrics.Uint:
+		return l.bits
+	case metrics.Bool:
+		return l.bits != 0
+	}
+	return l.s
 }
 
 type result struct {
@@ -64,7 +118,7 @@ type result struct {
 
 // New returns a tracker writing to st.
 func New(st Writer) *Tracker {
-	return &Tracker{st: st, series: map[string]*series{}, results: map[string]*result{}}
+	return &Tracker{st: st, series: map[string]*series{}, results: map[string]*result{}, names: map[string]string{}, batch: FlushBatch}
 }
 
 // Observe takes the points of one ingested request. Each must carry a
@@ -103,7 +157,8 @@ func (t *Tracker) observeLatest(node string, p *metrics.Point) {
 	s := t.series[string(k)]
 	if s == nil {
 		key := string(k)
-		s = &series{node: key[:len(node)], measurement: key[len(node)+1 : tagsAt-1], tags: key[tagsAt:]}
+		s = &series{node: key[:len(node)], measurement: key[len(node)+1 : tagsAt-1], tags: key[tagsAt:],
+			fields: make([]latest, 0, len(p.Fields))}
 		t.series[key] = s
 	}
 	for _, f := range p.Fields {
@@ -112,18 +167,40 @@ func (t *Tracker) observeLatest(node string, p *metrics.Point) {
 			j++
 		}
 		if j == len(s.fields) {
-			s.fields = append(s.fields, latest{field: strings.Clone(f.Key), time: math.MinInt64})
+			s.fields = append(s.fields, latest{field: t.intern(f.Key), time: math.MinInt64})
 		}
 		l := &s.fields[j]
 		if p.Time < l.time {
 			continue
 		}
-		l.value, l.time, l.dirty = f.Value, p.Time, true
-		if f.Value.Kind == metrics.String {
-			l.value.S = strings.Clone(f.Value.S)
-		}
+		l.set(f.Value)
+		l.time, l.dirty = p.Time, true
 		s.idle = 0
+		t.queue(s)
 	}
+}
+
+// queue puts s on the list of series to flush unless it is on it; t.mu is
+// held.
+func (t *Tracker) queue(s *series) {
+	if !s.queued {
+		s.queued = true
+		t.dirty = append(t.dirty, s)
+	}
+}
+
+// intern returns name, shared with every other series of the same field;
+// t.mu is held.
+func (t *Tracker) intern(name string) string {
+	if n, ok := t.names[name]; ok {
+		return n
+	}
+	if len(t.names) >= maxNames {
+		clear(t.names)
+	}
+	n := strings.Clone(name)
+	t.names[n] = n
+	return n
 }
 
 // observeResult records p as a promise result if it is one; t.mu is held.
@@ -236,18 +313,29 @@ func appendEscaped(b []byte, s string) []byte {
 }
 
 // Flush writes every value and result that changed since the last Flush
-// to the store. What fails to be written is kept and tried again by the
-// next Flush (unless a newer value replaced it meanwhile).
+// to the store, the values in transactions of at most FlushBatch. What
+// fails to be written is kept and tried again by the next Flush (unless a
+// newer value replaced it meanwhile); a failed transaction ends the
+// flush of values.
 func (t *Tracker) Flush(ctx context.Context) error {
 	t.flushMu.Lock()
 	defer t.flushMu.Unlock()
-	values, fieldRefs, results, resultRefs := t.collect()
+	queue, results, resultRefs := t.collect()
 	var errs []error
-	if len(values) > 0 {
-		if err := t.st.PutLatest(ctx, values); err != nil {
-			errs = append(errs, fmt.Errorf("writing %d latest values: %w", len(values), err))
-			t.redirtyFields(fieldRefs)
+	written := 0
+	for len(queue) > 0 {
+		var values []store.LatestValue
+		var refs []fieldRef
+		values, refs, queue = t.takeValues(queue)
+		if len(values) == 0 {
+			continue
 		}
+		if err := t.st.PutLatest(ctx, values); err != nil {
+			errs = append(errs, fmt.Errorf("writing %d latest values (%d written before): %w", len(values), written, err))
+			t.redirtyFields(refs, queue)
+			break
+		}
+		written += len(values)
 	}
 	if len(results) > 0 {
 		if err := t.st.PutPromiseResults(ctx, results); err != nil {
@@ -260,8 +348,8 @@ func (t *Tracker) Flush(ctx context.Context) error {
 
 // fieldRef finds a flushed field again if its write failed.
 type fieldRef struct {
-	key   string
-	field string
+	s     *series
+	field int // index in s.fields
 	time  int64
 }
 
@@ -270,33 +358,22 @@ type resultRef struct {
 	time int64
 }
 
-// collect takes what changed, clears its dirty marks and drops entries
-// idle for two flushes.
-func (t *Tracker) collect() ([]store.LatestValue, []fieldRef, []store.PromiseResult, []resultRef) {
+// collect takes the queue of series to flush and the results that
+// changed, clears the results' dirty marks and drops entries idle for two
+// flushes.
+func (t *Tracker) collect() ([]*series, []store.PromiseResult, []resultRef) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var values []store.LatestValue
-	var frefs []fieldRef
 	for key, s := range t.series {
-		changed := false
-		for i := range s.fields {
-			l := &s.fields[i]
-			if !l.dirty {
-				continue
-			}
-			changed, l.dirty = true, false
-			values = append(values, store.LatestValue{
-				Node: s.node, Measurement: s.measurement, Tags: s.tags, Field: l.field,
-				Value: goValue(l.value), Time: time.Unix(0, l.time).UTC(),
-			})
-			frefs = append(frefs, fieldRef{key: key, field: l.field, time: l.time})
+		if s.queued {
+			continue
 		}
-		if !changed {
-			if s.idle++; s.idle >= 2 {
-				delete(t.series, key)
-			}
+		if s.idle++; s.idle >= 2 {
+			delete(t.series, key)
 		}
 	}
+	queue := t.dirty
+	t.dirty = nil
 	var results []store.PromiseResult
 	var rrefs []resultRef
 	for key, r := range t.results {
@@ -310,24 +387,54 @@ func (t *Tracker) collect() ([]store.LatestValue, []fieldRef, []store.PromiseRes
 		results = append(results, r.r)
 		rrefs = append(rrefs, resultRef{key: key, time: r.ns})
 	}
-	return values, frefs, results, rrefs
+	return queue, results, rrefs
 }
 
-// redirtyFields marks failed fields for the next flush, re-creating the
-// entries collect may have dropped meanwhile.
-func (t *Tracker) redirtyFields(refs []fieldRef) {
+// takeValues takes the dirty values of the first series of queue, whole
+// series up to t.batch values (at least one series), clearing their dirty
+// marks; it returns them and the rest of the queue.
+func (t *Tracker) takeValues(queue []*series) ([]store.LatestValue, []fieldRef, []*series) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	values := make([]store.LatestValue, 0, t.batch)
+	refs := make([]fieldRef, 0, t.batch)
+	n := 0
+	for n < len(queue) && (n == 0 || len(values)+len(queue[n].fields) <= t.batch) {
+		s := queue[n]
+		n++
+		s.queued = false
+		for i := range s.fields {
+			l := &s.fields[i]
+			if !l.dirty {
+				continue
+			}
+			l.dirty = false
+			values = append(values, store.LatestValue{
+				Node: s.node, Measurement: s.measurement, Tags: s.tags, Field: l.field,
+				Value: l.goValue(), Time: time.Unix(0, l.time).UTC(),
+			})
+			refs = append(refs, fieldRef{s: s, field: i, time: l.time})
+		}
+	}
+	return values, refs, queue[n:]
+}
+
+// redirtyFields marks failed fields for the next flush, and queues again
+// the series the flush did not reach.
+func (t *Tracker) redirtyFields(refs []fieldRef, rest []*series) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, ref := range refs {
-		s := t.series[ref.key]
-		if s == nil {
-			continue // dropped as idle: it was not changed since, and is lost
+		// A newer value (dirty already) replaced a failed one: keep it.
+		if l := &ref.s.fields[ref.field]; l.time == ref.time {
+			l.dirty, ref.s.idle = true, 0
+			t.queue(ref.s)
 		}
-		for i := range s.fields {
-			if l := &s.fields[i]; l.field == ref.field && l.time == ref.time {
-				l.dirty, s.idle = true, 0
-			}
-		}
+	}
+	for _, s := range rest {
+		// Still marked queued: Observe did not queue them again.
+		s.queued = false
+		t.queue(s)
 	}
 }
 
@@ -339,19 +446,4 @@ func (t *Tracker) redirtyResults(refs []resultRef) {
 			r.dirty, r.idle = true, 0
 		}
 	}
-}
-
-// goValue is v as store.LatestValue holds it.
-func goValue(v metrics.Value) any {
-	switch v.Kind {
-	case metrics.Float:
-		return v.F
-	case metrics.Int:
-		return v.I
-	case metrics.Uint:
-		return v.U
-	case metrics.Bool:
-		return v.B
-	}
-	return v.S
 }

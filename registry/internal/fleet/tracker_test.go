@@ -246,3 +246,76 @@ func TestTrackerSQLite(t *testing.T) {
 		t.Errorf("results (-want +got):\n%s", diff)
 	}
 }
+
+// failAfter is a Writer that takes n PutLatest calls, then fails.
+type failAfter struct {
+	recorder
+	n int
+}
+
+func (f *failAfter) PutLatest(ctx context.Context, v []store.LatestValue) error {
+	if f.n == 0 {
+		return errors.New("disk full")
+	}
+	f.n--
+	return f.recorder.PutLatest(ctx, v)
+}
+
+// TestTrackerFlushesInBatches checks that a flush writes whole series in
+// calls of at most the batch size, and that after a failed call the values
+// not written (that one and those after it) are written by the next flush.
+func TestTrackerFlushesInBatches(t *testing.T) {
+	w := &failAfter{n: 1}
+	tr := New(w)
+	tr.batch = 4
+	var points []metrics.Point
+	for i := range 5 {
+		n := string(rune('a' + i))
+		points = append(points, pt("cpu", 10, tags("node", n), fl("x", 1), fl("y", 2)))
+	}
+	tr.Observe(points)
+	if err := tr.Flush(context.Background()); err == nil {
+		t.Fatal("Flush did not report the failed write")
+	}
+	w.n = 100
+	if err := tr.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int
+	written := map[string]int{}
+	for _, call := range w.latest {
+		sizes = append(sizes, len(call))
+		for _, v := range call {
+			written[v.Node+"."+v.Field]++
+		}
+	}
+	if diff := cmp.Diff([]int{4, 4, 2}, sizes); diff != "" {
+		t.Errorf("values per PutLatest call (-want +got):\n%s", diff)
+	}
+	want := map[string]int{"a.x": 1, "a.y": 1, "b.x": 1, "b.y": 1, "c.x": 1, "c.y": 1, "d.x": 1, "d.y": 1, "e.x": 1, "e.y": 1}
+	if diff := cmp.Diff(want, written); diff != "" {
+		t.Errorf("values written (-want +got):\n%s", diff)
+	}
+}
+
+// TestTrackerFlushKeepsNewerValue checks that a value observed while the
+// flush of an older one fails is the one the next flush writes.
+func TestTrackerFlushKeepsNewerValue(t *testing.T) {
+	rec := &recorder{}
+	tr := New(rec)
+	tr.Observe([]metrics.Point{pt("cpu", 10, tags("node", "n"), fl("v", 1))})
+	queue, _, _ := tr.collect()
+	_, refs, rest := tr.takeValues(queue)
+	tr.Observe([]metrics.Point{pt("cpu", 20, tags("node", "n"), fl("v", 2))})
+	tr.redirtyFields(refs, rest) // the write of v=1 failed
+	if err := tr.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]store.LatestValue{{{Node: "n", Measurement: "cpu", Field: "v", Value: 2.0, Time: at(20)}}}
+	if diff := cmp.Diff(want, rec.latest); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -65,10 +65,34 @@ type dict struct {
 	nextID uint64
 	// unpersisted are the series not yet in SQLite's series table.
 	unpersisted []*series
+	// names interns measurements, tag keys and values and field names:
+	// thousands of tag sets share a few of them (a fleet's nodes, its
+	// process names), and one copy each instead of one per tag set is
+	// a third of the dictionary's memory.
+	names map[string]string
+}
+
+// maxNames bounds dict.names; past it the table starts over (names are
+// then shared less, never wrong), so that a tag of unbounded values does
+// not pin every value ever seen.
+const maxNames = 1 << 16
+
+// intern returns a copy of name shared by every series naming it; the
+// caller holds mu for writing.
+func (d *dict) intern(name string) string {
+	if n, ok := d.names[name]; ok {
+		return n
+	}
+	if len(d.names) >= maxNames {
+		clear(d.names)
+	}
+	n := strings.Clone(name)
+	d.names[n] = n
+	return n
 }
 
 func newDict() *dict {
-	return &dict{sets: map[string]*tagSet{}, byMeas: map[string][]*tagSet{}, byID: map[uint64]*series{}, nextID: 1}
+	return &dict{sets: map[string]*tagSet{}, byMeas: map[string][]*tagSet{}, byID: map[uint64]*series{}, nextID: 1, names: map[string]string{}}
 }
 
 // appendSetKey encodes measurement and tags without ambiguity.
@@ -90,9 +114,9 @@ func appendSetKey(b []byte, measurement string, tags []metrics.Tag) []byte {
 func (d *dict) add(key []byte, measurement string, tags []metrics.Tag, field string, id uint64) (s *series, created bool) {
 	ts := d.sets[string(key)]
 	if ts == nil {
-		ts = &tagSet{key: string(key), measurement: strings.Clone(measurement), tags: make([]metrics.Tag, len(tags))}
+		ts = &tagSet{key: string(key), measurement: d.intern(measurement), tags: make([]metrics.Tag, len(tags))}
 		for i, t := range tags {
-			ts.tags[i] = metrics.Tag{Key: strings.Clone(t.Key), Value: strings.Clone(t.Value)}
+			ts.tags[i] = metrics.Tag{Key: d.intern(t.Key), Value: d.intern(t.Value)}
 			if t.Key == "node" {
 				ts.node = ts.tags[i].Value
 			}
@@ -107,7 +131,7 @@ func (d *dict) add(key []byte, measurement string, tags []metrics.Tag, field str
 		id = d.nextID
 	}
 	d.nextID = max(d.nextID, id+1)
-	s = &series{id: id, set: ts, field: strings.Clone(field)}
+	s = &series{id: id, set: ts, field: d.intern(field)}
 	ts.fields = append(ts.fields, s)
 	d.byID[id] = s
 	return s, true

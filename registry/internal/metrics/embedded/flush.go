@@ -1,7 +1,9 @@
 package embedded
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"time"
 )
 
@@ -25,7 +27,9 @@ func (st *Store) flushLoop() {
 }
 
 // forceCuts cuts open chunks that hold the log or memory past their bounds:
-// all of them when they take more than MaxHeadBytes; past MaxWALBytes, or
+// when they take more than MaxHeadBytes, the largest until they take half
+// of it (cutting them all would free and re-create every series' chunk at
+// once: a spike of memory and a long flush); past MaxWALBytes, or
 // when the oldest segment is older than MaxChunkAge, those holding that
 // segment's points.
 func (st *Store) forceCuts() {
@@ -34,7 +38,7 @@ func (st *Store) forceCuts() {
 		return
 	}
 	if st.mem.open() > st.opts.MaxHeadBytes {
-		st.cutOlder(0)
+		st.cutLargest(st.opts.MaxHeadBytes / 2)
 		return
 	}
 	old := st.now()-ws.oldest.created > int64(st.opts.MaxChunkAge) && (!ws.oldestActive || ws.oldest.size > 0)
@@ -47,9 +51,44 @@ func (st *Store) forceCuts() {
 	st.cutOlder(ws.oldest.num)
 }
 
+// cutLargest cuts open chunks, the largest first (the oldest of equal
+// ones), until the open ones take at most target bytes.
+func (st *Store) cutLargest(target int64) {
+	type open struct {
+		s    *series
+		size int
+		seq  uint64
+	}
+	var heads []open
+	for _, s := range st.dict.all() {
+		s.mu.Lock()
+		if c := s.head; c != nil {
+			heads = append(heads, open{s: s, size: cap(c.b), seq: c.seq})
+		}
+		s.mu.Unlock()
+	}
+	slices.SortFunc(heads, func(a, b open) int { return cmp.Or(cmp.Compare(b.size, a.size), cmp.Compare(a.seq, b.seq)) })
+	for _, h := range heads {
+		if st.mem.open() <= target {
+			return
+		}
+		h.s.mu.Lock()
+		st.cutLocked(h.s)
+		h.s.mu.Unlock()
+	}
+}
+
+// flushChunks is the most chunks one flush transaction writes. When
+// MaxHeadBytes cuts every open chunk at once (hundreds of thousands with a
+// large fleet), one transaction of them all would hold every frozen chunk,
+// and the writes waiting for room, for seconds; in parts, each part's
+// memory is freed as soon as it is committed. A variable for tests.
+var flushChunks = 16384
+
 // flushOnce writes every frozen chunk (with all, every head chunk) and the
-// new series to SQLite in one transaction, recording which log segments
-// that makes redundant, then deletes them.
+// new series to SQLite, in transactions of at most flushChunks chunks; the
+// last one records which log segments that makes redundant, which are
+// then deleted.
 func (st *Store) flushOnce(ctx context.Context, all bool) error {
 	st.flushMu.Lock()
 	defer st.flushMu.Unlock()
@@ -74,23 +113,44 @@ func (st *Store) flushOnce(ctx context.Context, all bool) error {
 	if len(items) == 0 && len(series) == 0 && through <= st.checkpoint {
 		return nil
 	}
-	fb := flushBatch{series: series, items: items, nextSeries: next}
+	for start := 0; ; start += flushChunks {
+		part := items[start:min(start+flushChunks, len(items))]
+		last := start+flushChunks >= len(items)
+		fb := flushBatch{items: part, nextSeries: next}
+		if start == 0 {
+			fb.series = series
+		}
+		// Only the last part's commit makes the segments redundant.
+		if last && through > st.checkpoint {
+			fb.checkpoint = through
+		}
+		if err := st.db.flush(ctx, fb); err != nil {
+			st.flushq.putBack(items[start:])
+			if start == 0 {
+				d.mu.Lock()
+				d.unpersisted = append(series, d.unpersisted...)
+				d.mu.Unlock()
+			}
+			return err
+		}
+		if len(part) == len(items) {
+			st.wal.dropChunks(dropping)
+		} else {
+			partDropping := map[*segment]int{}
+			for _, it := range part {
+				partDropping[it.c.firstSeg]++
+			}
+			st.wal.dropChunks(partDropping)
+		}
+		st.unfreeze(part)
+		st.signalRoom()
+		if last {
+			break
+		}
+	}
 	if through > st.checkpoint {
-		fb.checkpoint = through
-	}
-	if err := st.db.flush(ctx, fb); err != nil {
-		st.flushq.putBack(items)
-		d.mu.Lock()
-		d.unpersisted = append(series, d.unpersisted...)
-		d.mu.Unlock()
-		return err
-	}
-	st.wal.dropChunks(dropping)
-	st.unfreeze(items)
-	st.signalRoom()
-	if fb.checkpoint > 0 {
-		st.checkpoint = fb.checkpoint
-		return st.wal.removeThrough(fb.checkpoint)
+		st.checkpoint = through
+		return st.wal.removeThrough(through)
 	}
 	return nil
 }

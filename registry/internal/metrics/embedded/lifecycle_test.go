@@ -137,7 +137,17 @@ func chunkSamples(t *testing.T, st *Store) int {
 
 // TestCheckpoint: segments whose points are all in SQLite are deleted,
 // and a segment is never replayed into SQLite twice.
-func TestCheckpoint(t *testing.T) {
+func TestCheckpoint(t *testing.T) { testCheckpoint(t) }
+
+// TestCheckpointInParts is TestCheckpoint with the 50 chunks flushed in
+// transactions of 7.
+func TestCheckpointInParts(t *testing.T) {
+	defer func(n int) { flushChunks = n }(flushChunks)
+	flushChunks = 7
+	testCheckpoint(t)
+}
+
+func testCheckpoint(t *testing.T) {
 	dir := t.TempDir()
 	opts := Options{ChunkSamples: 4, SegmentBytes: 512, FlushInterval: time.Hour}
 	st, err := Open(dir, opts)
@@ -430,5 +440,43 @@ func TestReplayIDs(t *testing.T) {
 	}
 	if sink.unknown != 1 {
 		t.Errorf("%d samples of undefined series; want 1", sink.unknown)
+	}
+}
+
+// TestHeadCutsLargest: past MaxHeadBytes the largest open chunks are
+// moved to SQLite until the open ones take half of it; the others stay open.
+func TestHeadCutsLargest(t *testing.T) {
+	const bound = 4096
+	st := openTest(t, "", Options{MaxHeadBytes: bound, FlushInterval: time.Hour})
+	for i := range 60 {
+		write(t, st, fpoint("big", time.Duration(i)*time.Second, float64(i)*1.37+0.001*float64(i*i)))
+	}
+	for k := range 60 {
+		write(t, st, fpoint(fmt.Sprintf("small%d", k), 0, 1))
+	}
+	for deadline := time.Now().Add(10 * time.Second); st.mem.open() <= bound; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the head holds %d bytes, want over %d to test the cut", st.mem.open(), bound)
+		}
+	}
+	if err := st.flushOnce(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	if open := st.mem.open(); open > bound/2 || open == 0 {
+		t.Errorf("open chunks take %d bytes after the flush; want 1 to %d", open, bound/2)
+	}
+	open := 0
+	for _, s := range st.dict.all() {
+		s.mu.Lock()
+		if s.head != nil {
+			open++
+			if s.set.node == "big" {
+				t.Error("the largest chunk was left open")
+			}
+		}
+		s.mu.Unlock()
+	}
+	if open == 0 || open == 61 {
+		t.Errorf("%d of 61 chunks left open; want some, not all", open)
 	}
 }

@@ -28,7 +28,8 @@ type Options struct {
 	// before their chunks are moved to SQLite however full (default 1h).
 	MaxChunkAge time.Duration
 	// MaxHeadBytes bounds the memory of the head's chunks: when the open
-	// ones pass it they are all moved to SQLite, and when open and frozen
+	// ones pass it the largest are moved to SQLite until the open ones
+	// take half of it, and when open and frozen
 	// ones (waiting for the flusher) pass twice it writes wait for the
 	// flusher (default 32 MiB).
 	MaxHeadBytes int64
