@@ -73,6 +73,9 @@ type Metrics struct {
 	URL, Database      string
 	Username, Password string
 	QueueMaxBytes      int64
+	// DisableGzip sends forwarded bodies uncompressed (gzip = false): cheaper
+	// for both sides when InfluxDB is on the same host or a fast link.
+	DisableGzip bool
 }
 
 // Ingest bounds and tunes the write endpoints.
@@ -170,7 +173,7 @@ var metricsSchemas = map[string]*hcl.BodySchema{
 	Embedded: {Attributes: []hcl.AttributeSchema{{Name: "dir"}, {Name: "retention"}}},
 	InfluxDB: {Attributes: []hcl.AttributeSchema{
 		{Name: "url", Required: true}, {Name: "database", Required: true},
-		{Name: "username"}, {Name: "password"}, {Name: "dir"}, {Name: "queue_max_bytes"},
+		{Name: "username"}, {Name: "password"}, {Name: "dir"}, {Name: "queue_max_bytes"}, {Name: "gzip"},
 	}},
 }
 
@@ -321,6 +324,22 @@ func decodeMetrics(b *hcl.Block, base string, m *Metrics) hcl.Diagnostics {
 		diags = append(diags, decodeString(content.Attributes["username"], &m.Username)...)
 		diags = append(diags, decodeString(content.Attributes["password"], &m.Password)...)
 		diags = append(diags, decodeSize(content.Attributes["queue_max_bytes"], &m.QueueMaxBytes)...)
+		if a := content.Attributes["gzip"]; a != nil {
+			v, d := a.Expr.Value(nil)
+			diags = append(diags, d...)
+			if !d.HasErrors() {
+				if v.Type() != cty.Bool || v.IsNull() || !v.IsKnown() {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Invalid gzip value",
+						Detail:   "gzip is true (compress bodies sent to InfluxDB, the default) or false (send them plain, cheaper on the same host).",
+						Subject:  a.Expr.Range().Ptr(),
+					})
+				} else {
+					m.DisableGzip = v.False()
+				}
+			}
+		}
 	}
 	return diags
 }

@@ -35,7 +35,7 @@ func TestParseValid(t *testing.T) {
 			Evaluation: Evaluation{Timeout: 2 * time.Minute, MethodTimeout: 5 * time.Second, Workers: 2},
 			Metrics: Metrics{
 				Kind: InfluxDB, Dir: "/var/lib/vigil-registry/metrics", URL: "http://127.0.0.1:8086", Database: "vigil",
-				Username: "vigil", Password: "secret", QueueMaxBytes: 2 << 30,
+				Username: "vigil", Password: "secret", QueueMaxBytes: 2 << 30, DisableGzip: true,
 			},
 			Ingest: Ingest{MaxBody: 16 << 20, MaxDecompressed: 128 << 20, DedupeWindow: 48 * time.Hour, Unapproved: UnapprovedReject},
 		},

@@ -272,7 +272,7 @@ func openMetrics(m registryconfig.Metrics, log hclog.Logger) (metrics.Store, err
 	case registryconfig.InfluxDB:
 		st, err := influx.Open(m.Dir, influx.Options{
 			URL: m.URL, Database: m.Database, Username: m.Username, Password: m.Password,
-			QueueMaxBytes: m.QueueMaxBytes, Logger: log,
+			QueueMaxBytes: m.QueueMaxBytes, DisableGzip: m.DisableGzip, Logger: log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("opening the InfluxDB metrics backend (queue in %s): %w", m.Dir, err)

@@ -20,6 +20,7 @@ metrics "influxdb" {
   username        = "vigil"
   password        = "secret"
   queue_max_bytes = "2GiB"
+  gzip            = false # InfluxDB runs on this host
 }
 
 ingest {

@@ -41,6 +41,7 @@ type forwarder struct {
 	queryURL    string
 	db          string
 	user, pass  string
+	plain       bool // bodies uncompressed (Options.DisableGzip)
 	log         hclog.Logger
 	batchPoints int
 	retryMax    time.Duration
@@ -150,11 +151,17 @@ func (f *forwarder) work(ctx context.Context) {
 	zw, _ := gzip.NewWriterLevel(&body, gzip.BestSpeed)
 	for b := range f.batches {
 		body.Reset()
-		zw.Reset(&body)
-		for _, p := range b.parts {
-			_, _ = zw.Write(p.data) // writes to a bytes.Buffer do not fail
+		if f.plain {
+			for _, p := range b.parts {
+				body.Write(p.data)
+			}
+		} else {
+			zw.Reset(&body)
+			for _, p := range b.parts {
+				_, _ = zw.Write(p.data) // writes to a bytes.Buffer do not fail
+			}
+			_ = zw.Close()
 		}
-		_ = zw.Close()
 		if !f.deliver(ctx, body.Bytes(), b.points) {
 			return
 		}
@@ -259,7 +266,9 @@ func (f *forwarder) post(ctx context.Context, body []byte) (postResult, error) {
 		return postResult{}, fmt.Errorf("building the write request: %w", err)
 	}
 	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
-	req.Header.Set("Content-Encoding", "gzip")
+	if !f.plain {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
 	if f.user != "" {
 		req.SetBasicAuth(f.user, f.pass)
 	}

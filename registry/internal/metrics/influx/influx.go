@@ -39,6 +39,9 @@ type Options struct {
 	QueueMaxBytes int64
 	Client        *http.Client // default: a client with timeouts
 	Logger        hclog.Logger
+	// DisableGzip sends bodies uncompressed: cheaper for both sides when
+	// InfluxDB is on the same host or a fast link.
+	DisableGzip bool
 	// Concurrency is the number of POSTs in flight (InfluxDB ingests
 	// fastest with a few); BatchPoints the points per POST, about (small
 	// records are merged up to it, large ones split at it).
@@ -150,6 +153,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.log.Info("forwarding points queued before the restart", "records", st.Records, "bytes", st.Bytes)
 	}
 	s.fwd = &forwarder{
+		plain:       o.DisableGzip,
 		sp:          s.sp,
 		client:      o.Client,
 		writeURL:    base + "/write?" + url.Values{"db": {o.Database}, "precision": {"ns"}}.Encode(),

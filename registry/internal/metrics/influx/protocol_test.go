@@ -76,12 +76,16 @@ func (f *fakeInflux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		rec := received{at: time.Now(), query: r.URL.Query(), encoded: r.Header.Get("Content-Encoding")}
 		rec.user, rec.pass, _ = r.BasicAuth()
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
+		var in io.Reader = r.Body
+		if rec.encoded == "gzip" {
+			zr, err := gzip.NewReader(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			in = zr
 		}
-		body, err := io.ReadAll(zr)
+		body, err := io.ReadAll(in)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -262,6 +266,21 @@ func TestBatching(t *testing.T) {
 	}
 	if d := cmp.Diff([]int{30}, sizes); d != "" {
 		t.Errorf("lines per POST of ten queued writes (-want +got):\n%s", d)
+	}
+}
+
+// TestPlainBodies: with DisableGzip the bodies go uncompressed, without
+// a Content-Encoding header, and arrive whole.
+func TestPlainBodies(t *testing.T) {
+	fake, base := newFakeInflux(t)
+	st := open(t, t.TempDir(), influx.Options{URL: base, Database: "d", DisableGzip: true, Concurrency: 1})
+	if err := st.Write(t.Context(), points("m", 3, 0)); err != nil {
+		t.Fatal(err)
+	}
+	flushWithin(t, st, 30*time.Second)
+	got := fake.received()
+	if len(got) != 1 || got[0].encoded != "" || len(got[0].lines) != 3 || got[0].lines[0] != "m,node=web-1 v=0 "+nano(0) {
+		t.Errorf("received %+v, want one plain body of 3 lines", got)
 	}
 }
 
