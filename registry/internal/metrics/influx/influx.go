@@ -295,6 +295,23 @@ func (s *Store) Query(ctx context.Context, q metrics.Query) ([]metrics.Series, e
 		return nil, ErrClosed
 	}
 	form := url.Values{"db": {s.opts.Database}, "q": {influxQL(q)}, "epoch": {"ns"}, "chunked": {"true"}, "chunk_size": {"10000"}}
+	// A SELECT changes nothing: an answer cut short (a connection closed
+	// mid-stream, as a proxy or a restart does) is asked again.
+	var err error
+	for attempt := 0; attempt < queryAttempts; attempt++ {
+		var series []metrics.Series
+		series, err = s.queryOnce(ctx, form, q)
+		if err == nil || !errors.Is(err, io.ErrUnexpectedEOF) || ctx.Err() != nil {
+			return series, err
+		}
+	}
+	return nil, err
+}
+
+// queryAttempts bounds how often a cut-short answer is asked again.
+const queryAttempts = 3
+
+func (s *Store) queryOnce(ctx context.Context, form url.Values, q metrics.Query) ([]metrics.Series, error) {
 	resp, err := s.fwd.postQuery(ctx, form)
 	if err != nil {
 		return nil, fmt.Errorf("querying InfluxDB: %w", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/vigilmon/vigil/registry/internal/metrics"
 	"github.com/vigilmon/vigil/registry/internal/metrics/influx"
 	"github.com/vigilmon/vigil/test/syncbuf"
 )
@@ -298,5 +299,49 @@ func TestClosed(t *testing.T) {
 	}
 	if err := st.Flush(t.Context()); !errors.Is(err, influx.ErrClosed) {
 		t.Errorf("Flush after Close = %v; want ErrClosed", err)
+	}
+}
+
+// TestQueryCutShortIsAskedAgain: an answer cut mid-stream (a connection
+// closed by a proxy or a restart) is asked again; the second answer is
+// used.
+func TestQueryCutShortIsAskedAgain(t *testing.T) {
+	var mu sync.Mutex
+	asked := 0
+	answer := `{"results":[{"statement_id":0,"series":[{"name":"m","tags":{"node":"web-1"},"columns":["time","v"],"values":[[1000,1.5]]}]}]}` + "\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		if !strings.HasPrefix(r.Form.Get("q"), "SELECT") {
+			io.WriteString(w, `{"results":[{"statement_id":0}]}`+"\n")
+			return
+		}
+		mu.Lock()
+		asked++
+		first := asked == 1
+		mu.Unlock()
+		if first {
+			w.Header().Set("Content-Length", strconv.Itoa(len(answer)))
+			io.WriteString(w, answer[:len(answer)/2])
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		io.WriteString(w, answer)
+	}))
+	defer srv.Close()
+	st := open(t, t.TempDir(), influx.Options{URL: srv.URL, Database: "d"})
+	series, err := st.Query(t.Context(), metrics.Query{Measurement: "m", Field: "v", From: time.Unix(0, 0), To: time.Unix(1, 0)})
+	if err != nil {
+		t.Fatalf("Query: %v", err)
+	}
+	if len(series) != 1 || len(series[0].Samples) != 1 || series[0].Samples[0].Value != 1.5 {
+		t.Errorf("series %+v", series)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if asked != 2 {
+		t.Errorf("asked %d times, want 2", asked)
 	}
 }
