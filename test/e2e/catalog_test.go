@@ -30,7 +30,7 @@ var here = release.Platform{OS: runtime.GOOS, Arch: runtime.GOARCH}
 // registered, the plugin "hello" registered (pluginKey publishes it) and
 // an agent token.
 type catalog struct {
-	reg        *registryProc
+	reg        *registryServer
 	work       string // the publisher's working directory
 	pubToken   string
 	pluginKey  string
@@ -41,7 +41,7 @@ type catalog struct {
 // publisher's private signing key.
 func newCatalog(t *testing.T, keyFile string) *catalog {
 	t.Helper()
-	c := &catalog{reg: startRegistry(t), work: t.TempDir()}
+	c := &catalog{reg: newRegistryServer(t), work: t.TempDir()}
 	c.pubToken = secretIn(t, c.admin(t, "token", "create", "--role", "publisher", "--publisher", "acme", "--format", "json"))
 	run(t, c.work, "vigil", "plugin", "key", "add", "acme", "--key", keyFile, "--registry", c.reg.url, "--token", c.pubToken)
 	c.pluginKey = c.register(t, "hello")
@@ -79,17 +79,7 @@ func (c *catalog) publishPassed(t *testing.T, dist, keyFile string) {
 }
 
 // dataDir is the registry's --data directory.
-func (c *catalog) dataDir(t *testing.T) string {
-	t.Helper()
-	args := c.reg.cmd.Args
-	for i, a := range args[:len(args)-1] {
-		if a == "--data" {
-			return args[i+1]
-		}
-	}
-	t.Fatal("the registry was started without --data")
-	return ""
-}
+func (c *catalog) dataDir(*testing.T) string { return c.reg.data }
 
 // runCode runs a binary and returns stdout, stderr and its exit code.
 func runCode(t *testing.T, dir, bin string, args ...string) (string, string, int) {

@@ -20,8 +20,9 @@ import (
 	"github.com/vigilmon/vigil/test/syncbuf"
 )
 
-// registryServer is a vigil-registry process that can be stopped and
-// started again on the same address and data directory, as an outage does.
+// registryServer is a real `vigil-registry serve` on a free loopback
+// port; it can be stopped and started again on the same address and data
+// directory, as an outage does.
 type registryServer struct {
 	t     *testing.T
 	addr  string

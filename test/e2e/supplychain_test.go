@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,51 +14,6 @@ import (
 
 	"github.com/vigilmon/vigil/test/lptest"
 )
-
-// registryProc is a real `vigil-registry serve` on a free loopback port.
-type registryProc struct {
-	url, admin string
-	cmd        *exec.Cmd
-	log        *bytes.Buffer
-}
-
-func startRegistry(t *testing.T) *registryProc {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	r := &registryProc{url: "http://" + addr, admin: "vgr_e2e_admin_0123456789abcdef", log: &bytes.Buffer{}}
-	r.cmd = exec.Command(bins.Path(t, "vigil-registry"), "serve", "--listen", addr, "--data", t.TempDir())
-	r.cmd.Env = append(os.Environ(), "VIGIL_REGISTRY_ADMIN_TOKEN="+r.admin)
-	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		r.cmd.Process.Signal(syscall.SIGTERM)
-		r.cmd.Wait()
-		if t.Failed() {
-			t.Logf("registry log:\n%s", r.log)
-		}
-	})
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		req, _ := http.NewRequest("GET", r.url+"/v1/plugins", nil)
-		req.Header.Set("Authorization", "Bearer "+r.admin)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return r
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("registry did not come up:\n%s", r.log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // run runs a binary and returns its stdout, failing the test on a non-zero exit.
 func run(t *testing.T, dir string, bin string, args ...string) string {
@@ -105,7 +58,7 @@ func secretIn(t *testing.T, out string) string {
 // evaluated and approved, installed on a fresh agent dir (lock file and
 // agent.hcl edited, comments intact), and run by `vigil agent --once`.
 func TestSupplyChainEndToEnd(t *testing.T) {
-	reg := startRegistry(t)
+	reg := newRegistryServer(t)
 	work := t.TempDir()
 	admin := []string{"--registry", reg.url, "--token", reg.admin, "--format", "json"}
 
