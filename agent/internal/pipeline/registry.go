@@ -53,6 +53,7 @@ type RegistryOutput struct {
 	ownClient   bool
 	log         hclog.Logger
 	authFailing atomic.Bool // logged once until a write succeeds
+	urlFailing  atomic.Bool // the URL answered 404/405: logged once per streak
 }
 
 var (
@@ -165,6 +166,9 @@ func (o *RegistryOutput) outcome(resp *http.Response, reply []byte, id string, p
 		if o.authFailing.Swap(false) {
 			o.log.Info("the registry accepts the agent token again")
 		}
+		if o.urlFailing.Swap(false) {
+			o.log.Info("the registry URL answers /v1/write again")
+		}
 		if resp.Header.Get("Vigil-Batch-Replay") == "true" {
 			o.log.Debug("the registry already had this batch", "batch", id, "points", points)
 		}
@@ -187,6 +191,15 @@ func (o *RegistryOutput) outcome(resp *http.Response, reply []byte, id string, p
 		err := fmt.Errorf("the registry refused the agent token (%s): %s; fix token in the registry block of agent.hcl", resp.Status, msg)
 		if !o.authFailing.Swap(true) {
 			o.log.Error("the registry refuses the agent token: batches are kept and retried until the token is fixed", "error", err)
+		}
+		return err
+	case code == http.StatusNotFound || code == http.StatusMethodNotAllowed:
+		// Not the batch's fault: the URL does not lead to a registry's
+		// /v1/write (a wrong path, a proxy, an old registry). Kept and
+		// retried like a down registry, never quarantined.
+		err := fmt.Errorf("writing to the registry: %s from %s: %s; check url in the registry block of agent.hcl", resp.Status, o.writeURL, msg)
+		if !o.urlFailing.Swap(true) {
+			o.log.Error("the registry URL does not answer /v1/write: batches are kept and retried until it does", "error", err)
 		}
 		return err
 	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:

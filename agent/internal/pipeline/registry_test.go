@@ -135,7 +135,8 @@ func TestRegistryAnswers(t *testing.T) {
 			wantPermanent: true, wantLog: `line=3:7 error="invalid field"`,
 		},
 		{name: "too large", status: 413, body: `{"error":"body over 10 MiB"}`, wantErr: "(413 Request Entity Too Large): body over 10 MiB", wantPermanent: true},
-		{name: "not found", status: 404, body: "404 page not found", wantErr: "(404 Not Found): 404 page not found", wantPermanent: true},
+		{name: "not found: the URL, not the batch", status: 404, body: "404 page not found", wantErr: "404 Not Found from ", wantLog: "does not answer /v1/write"},
+		{name: "gone", status: 410, body: "gone", wantErr: "(410 Gone): gone", wantPermanent: true},
 		{name: "bad token", status: 401, body: `{"error":"invalid token"}`, wantErr: "refused the agent token (401 Unauthorized): invalid token; fix token in the registry block", wantLog: "[ERROR]"},
 		{name: "forbidden", status: 403, wantErr: "refused the agent token (403 Forbidden)"},
 		{name: "slow down", status: 429, header: retryAfter("7"), wantErr: "429 Too Many Requests", wantAfter: 7 * time.Second},
@@ -260,7 +261,7 @@ func FuzzRegistryAnswer(f *testing.F) {
 		if (err == nil) != (status >= 200 && status < 300) {
 			t.Fatalf("status %d: error %v", status, err)
 		}
-		wantPermanent := status >= 400 && status < 500 && status != 401 && status != 403 && status != 429
+		wantPermanent := status >= 400 && status < 500 && status != 401 && status != 403 && status != 404 && status != 405 && status != 429
 		if IsPermanent(err) != wantPermanent {
 			t.Fatalf("status %d: permanent = %v (%v)", status, IsPermanent(err), err)
 		}
