@@ -83,13 +83,11 @@ func newPipeline(cfg *agentconfig.Config, opts Options, mode pipelineMode) (*pip
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: err.Error(), Subject: &r})
 	}
 	log := opts.Log
+	configured := cfg.Outputs
 	if mode == modeTest {
-		outs = append(outs, pipeline.Stdout(opts.Stdout))
+		outs, configured = append(outs, pipeline.Stdout(opts.Stdout)), nil
 	}
-	for _, o := range cfg.Outputs {
-		if mode == modeTest {
-			break
-		}
+	for _, o := range configured {
 		var out pipeline.Output
 		switch o.Kind {
 		case agentconfig.OutputStdout:
