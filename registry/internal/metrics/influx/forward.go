@@ -130,18 +130,59 @@ func split(data []byte, n int) []chunk {
 	for len(data) > 0 {
 		end, lines := 0, 0
 		for lines < n && end < len(data) {
-			i := bytes.IndexByte(data[end:], '\n')
-			if i < 0 {
-				end = len(data)
-			} else {
-				end += i + 1
-			}
+			end += lineEnd(data[end:])
 			lines++
 		}
 		out = append(out, chunk{data: data[:end], points: lines})
 		data = data[end:]
 	}
 	return out
+}
+
+// lineEnd returns the length of the first line of data, its '\n'
+// included. A string field value may hold newlines (InfluxDB 1.x keeps
+// them as they are), so a line with a quote in it is read as InfluxDB
+// reads it; the others, nearly all, end at their first newline.
+func lineEnd(data []byte) int {
+	i := bytes.IndexByte(data, '\n')
+	if i < 0 {
+		return len(data)
+	}
+	if bytes.IndexByte(data[:i], '"') < 0 {
+		return i + 1
+	}
+	return quotedLineEnd(data)
+}
+
+// quotedLineEnd is lineEnd for a line that may hold a string: a quote
+// opens one only in the field section, right after an unescaped '=';
+// within it a backslash escapes the next byte.
+func quotedLineEnd(data []byte) int {
+	fields, inString, afterEq := false, false, false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case inString:
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+		case c == '\n':
+			return i + 1
+		case c == '\\':
+			i++
+			afterEq = false
+			continue
+		case c == ' ':
+			fields = true
+		case c == '"' && fields && afterEq:
+			inString = true
+		}
+		afterEq = c == '='
+	}
+	return len(data)
 }
 
 // work POSTs batches until the reader stops or ctx ends. A batch whose
