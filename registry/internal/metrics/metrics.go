@@ -149,3 +149,20 @@ type Store interface {
 	// Close flushes and releases everything; no call may follow.
 	Close() error
 }
+
+// LineWriter is an optional capability of a Store that keeps points as
+// line protocol (the InfluxDB backend). Ingest decodes every request
+// anyway; when a request's body already holds its points exactly as such
+// a store would write them, WriteLines hands it over as is and spares the
+// store encoding the points again, which on the forwarding path costs as
+// much as decoding them.
+//
+// lines holds one line per point of points, in the same order, each ending
+// in '\n', in the plainest form of line protocol: no escapes, no comments
+// or blank lines, single separators, tags sorted by key, nanosecond
+// timestamps, no unsigned integers, floats as -?digits[.digits][e±digits]
+// and strings without newlines. points is what they decode to. The
+// durability contract is Write's.
+type LineWriter interface {
+	WriteLines(ctx context.Context, points []Point, lines []byte) error
+}

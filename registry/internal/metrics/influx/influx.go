@@ -91,7 +91,10 @@ type Store struct {
 	closeErr  error
 }
 
-var _ metrics.Store = (*Store)(nil)
+var (
+	_ metrics.Store      = (*Store)(nil)
+	_ metrics.LineWriter = (*Store)(nil)
+)
 
 type counters struct {
 	forwarded, rejected, rejectedBatches, retries, dropped, unencodable, skippedFields atomic.Int64
@@ -213,12 +216,31 @@ func (s *Store) Write(ctx context.Context, points []metrics.Point) error {
 	if e.points == 0 {
 		return nil
 	}
+	return s.append(e.points, b)
+}
+
+// WriteLines is Write for points whose line protocol ingest already holds
+// in the form InfluxDB takes (see metrics.LineWriter): lines is queued as
+// it is, with no encoding.
+func (s *Store) WriteLines(ctx context.Context, points []metrics.Point, lines []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("write interrupted: %w", err)
+	}
+	if len(points) == 0 {
+		return nil
+	}
+	return s.append(len(points), lines)
+}
+
+// append queues n points of line protocol; they are durable when it
+// returns nil.
+func (s *Store) append(n int, lines []byte) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return ErrClosed
 	}
-	seq, dropped, err := s.sp.Append(spool.Record{Count: e.points, Data: b})
+	seq, dropped, err := s.sp.Append(spool.Record{Count: n, Data: lines})
 	if err != nil {
 		return fmt.Errorf("queueing points for InfluxDB: %w", err)
 	}

@@ -333,3 +333,55 @@ func TestOpenErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteLines: line protocol handed over as is (metrics.LineWriter)
+// lands in InfluxDB as the same data as its points written through Write,
+// field types and all.
+func TestWriteLines(t *testing.T) {
+	base := influxtest.Start(t)
+	const lines = "cpu,cpu=cpu0,node=web-1,plugin=system usage=12.5,big=1e+06,small=-3.5E-2,procs=412i,up=t,name=\"a b,c=d\" 1795000000000000000\n" +
+		"cpu,cpu=cpu0,node=web-1,plugin=system usage=13,big=2e+06,small=0,procs=-1i,up=FALSE,name=\"\" 1795000010000000000\n"
+	tags := []metrics.Tag{{Key: "cpu", Value: "cpu0"}, {Key: "node", Value: "web-1"}, {Key: "plugin", Value: "system"}}
+	point := func(usage, big, small float64, procs int64, up bool, name string, at int64) metrics.Point {
+		return metrics.Point{Measurement: "cpu", Tags: tags, Time: at, Fields: []metrics.Field{
+			{Key: "usage", Value: metrics.Value{Kind: metrics.Float, F: usage}},
+			{Key: "big", Value: metrics.Value{Kind: metrics.Float, F: big}},
+			{Key: "small", Value: metrics.Value{Kind: metrics.Float, F: small}},
+			{Key: "procs", Value: metrics.Value{Kind: metrics.Int, I: procs}},
+			{Key: "up", Value: metrics.Value{Kind: metrics.Bool, B: up}},
+			{Key: "name", Value: metrics.Value{Kind: metrics.String, S: name}},
+		}}
+	}
+	pts := []metrics.Point{
+		point(12.5, 1e6, -3.5e-2, 412, true, "a b,c=d", 1795000000000000000),
+		point(13, 2e6, 0, -1, false, "", 1795000010000000000),
+	}
+	ctx := context.Background()
+	asIs := open(t, t.TempDir(), influx.Options{URL: base, Database: "lines_as_is"})
+	encoded := open(t, t.TempDir(), influx.Options{URL: base, Database: "lines_encoded"})
+	if err := asIs.WriteLines(ctx, pts, []byte(lines)); err != nil {
+		t.Fatal(err)
+	}
+	if err := encoded.Write(ctx, pts); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []*influx.Store{asIs, encoded} {
+		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		if err := st.Flush(fctx); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		if s := st.Stats(); s.Forwarded != 2 || s.Rejected != 0 {
+			t.Fatalf("stats %+v, want 2 forwarded, none rejected", s)
+		}
+	}
+	for _, q := range []string{"SELECT * FROM cpu", "SHOW FIELD KEYS FROM cpu", "SHOW TAG KEYS FROM cpu"} {
+		got, want := influxtest.Query(t, base, "lines_as_is", q), influxtest.Query(t, base, "lines_encoded", q)
+		if got != want {
+			t.Errorf("%s: lines as is and points encoded differ:\n as is:   %s\n encoded: %s", q, got, want)
+		}
+		if !strings.Contains(got, "cpu0") && !strings.Contains(got, "usage") && !strings.Contains(got, "plugin") {
+			t.Errorf("%s: nothing landed: %s", q, got)
+		}
+	}
+}
