@@ -61,6 +61,9 @@ type decoded struct {
 	rejected int
 	flagged  int      // points stored with unapproved=true
 	nodes    []string // the distinct nodes of the points
+	// verbatim: the body is the points' line protocol exactly as
+	// metrics.LineWriter takes it, one line per point (see layout).
+	verbatim bool
 }
 
 func (d *decoded) reset() {
@@ -71,6 +74,7 @@ func (d *decoded) reset() {
 	clear(d.nodes[:cap(d.nodes)])
 	d.points, d.tags, d.fields, d.errs, d.nodes = d.points[:0], d.tags[:0], d.fields[:0], d.errs[:0], d.nodes[:0]
 	d.lines, d.rejected, d.flagged = 0, 0, 0
+	d.verbatim = false
 }
 
 // firstError is the first rejected line, for messages.
@@ -91,6 +95,10 @@ func (d *decoded) firstError() lineError {
 // decoder's slices lie in body (see cursor).
 func decode(ctx context.Context, body []byte, r rules, d *decoded) error {
 	s := &decodeState{body: body, str: string(body), r: r, d: d, cur: cursor{body: body, line: 1}}
+	// A body can only be handed over verbatim if none of its lines needs
+	// rewriting; two whole-body scans (memchr-fast) rule out escapes and
+	// CR line ends at once, layout checks the rest line by line.
+	s.verbatim = r.unit == 1 && bytes.IndexByte(body, '\\') < 0 && bytes.IndexByte(body, '\r') < 0
 	dec := lineprotocol.NewDecoderWithBytes(body)
 	for dec.Next() {
 		d.lines++
@@ -98,6 +106,9 @@ func decode(ctx context.Context, body []byte, r rules, d *decoded) error {
 			return err
 		}
 	}
+	// Anything after the last line (a blank line, a comment) would reach
+	// InfluxDB as a line that is no point.
+	d.verbatim = s.verbatim && len(d.points) > 0 && s.lineStart >= len(body)
 	return nil
 }
 
@@ -113,6 +124,11 @@ type decodeState struct {
 	lastNode, lastPlugin, lastWhy string
 	lastVerdict                   verdict
 	judged                        bool
+
+	// verbatim: every line so far is as metrics.LineWriter takes it, and
+	// the next one must start at lineStart.
+	verbatim  bool
+	lineStart int
 }
 
 // line is one line being decoded: its point, where its tags and fields
@@ -123,15 +139,23 @@ type line struct {
 	anchor           int // offset of the line's start (its first line), or -1
 	nodeAt, pluginAt int // offsets of those tags' keys, or -1
 	sorted           bool
+	layout           layout
 }
 
 // entry decodes one line into a point, or rejects it.
 func (s *decodeState) entry(ctx context.Context, dec *lineprotocol.Decoder) error {
-	l := line{tag0: len(s.d.tags), field0: len(s.d.fields), anchor: -1, nodeAt: -1, pluginAt: -1, sorted: true}
+	l := line{tag0: len(s.d.tags), field0: len(s.d.fields), anchor: -1, nodeAt: -1, pluginAt: -1, sorted: true,
+		layout: layout{ok: s.verbatim, val: -1}}
 	if !s.parse(dec, &l) {
 		return nil
 	}
-	return s.check(ctx, &l)
+	if err := s.check(ctx, &l); err != nil {
+		return err
+	}
+	if s.verbatim && !l.layout.ok {
+		s.verbatim = false
+	}
+	return nil
 }
 
 // parse reads the line's sections into l, or rejects the line.
@@ -144,6 +168,7 @@ func (s *decodeState) parse(dec *lineprotocol.Decoder, l *line) bool {
 	}
 	l.anchor = s.offset(m)
 	l.p.Measurement = s.string(m)
+	s.first(&l.layout, l.anchor, m)
 	for {
 		k, v, err := dec.NextTag()
 		if err != nil {
@@ -159,6 +184,11 @@ func (s *decodeState) parse(dec *lineprotocol.Decoder, l *line) bool {
 		}
 		if l.anchor < 0 {
 			l.anchor = s.offset(v)
+		}
+		s.follow(&l.layout, ',', k)
+		s.follow(&l.layout, '=', v)
+		if l.layout.ok && bytes.IndexByte(v, '=') >= 0 {
+			l.layout.ok = false // InfluxDB 1.x wants it escaped
 		}
 		t := metrics.Tag{Key: s.string(k), Value: s.string(v)}
 		if n := len(d.tags); n > l.tag0 && d.tags[n-1].Key >= t.Key {
@@ -184,6 +214,12 @@ func (s *decodeState) parse(dec *lineprotocol.Decoder, l *line) bool {
 		if l.anchor < 0 {
 			l.anchor = s.offset(k)
 		}
+		if len(d.fields) == l.field0 {
+			s.follow(&l.layout, ' ', k)
+		} else {
+			s.follow(&l.layout, ',', k)
+		}
+		s.value(&l.layout, v.Kind())
 		f := metrics.Field{Key: s.string(k)}
 		switch v.Kind() {
 		case lineprotocol.Float:
@@ -205,6 +241,7 @@ func (s *decodeState) parse(dec *lineprotocol.Decoder, l *line) bool {
 		return false
 	}
 	l.p.Time = s.r.now
+	s.end(&l.layout, tb)
 	if tb != nil {
 		ts, ok := parseTime(tb, s.r.unit)
 		if !ok {
@@ -241,6 +278,7 @@ func (s *decodeState) check(ctx context.Context, l *line) error {
 	}
 	tags := d.tags[l.tag0:]
 	if !l.sorted {
+		l.layout.ok = false
 		slices.SortFunc(tags, func(a, b metrics.Tag) int { return strings.Compare(a.Key, b.Key) })
 	}
 	for i, t := range tags {
@@ -266,6 +304,7 @@ func (s *decodeState) check(ctx context.Context, l *line) error {
 	case node == "":
 		node = s.r.node
 		s.addTag(l.tag0, "node", node)
+		l.layout.ok = false
 	}
 
 	// The plugin's approval.
@@ -285,12 +324,16 @@ func (s *decodeState) check(ctx context.Context, l *line) error {
 				s.addTag(l.tag0, "unapproved", "true")
 			}
 			d.flagged++
+			l.layout.ok = false
 		}
 	}
 
 	p := l.p
 	p.Tags = d.tags[l.tag0:len(d.tags):len(d.tags)]
 	p.Fields = uniqueFields(d.fields[l.field0:len(d.fields):len(d.fields)])
+	if len(p.Fields) != len(d.fields)-l.field0 {
+		l.layout.ok = false
+	}
 	d.fields = d.fields[:l.field0+len(p.Fields)]
 	d.points = append(d.points, p)
 	if n := len(d.nodes); n == 0 || d.nodes[n-1] != node && !slices.Contains(d.nodes, node) {
@@ -412,6 +455,7 @@ func (s *decodeState) record(e lineError, l *line) {
 	clear(d.fields[l.field0:])
 	d.tags, d.fields = d.tags[:l.tag0], d.fields[:l.field0]
 	d.rejected++
+	s.verbatim = false
 	if len(d.errs) < maxListed {
 		d.errs = append(d.errs, e)
 	}

@@ -14,8 +14,9 @@ import (
 // picks the rules: bit 0 a token with no node (the admin's), bit 1 reject
 // unapproved plugins, bits 2–3 the precision. Whatever the body, decode
 // must not panic, every rejected line must be a line of the body, every
-// line must be either stored or rejected, and every stored point must be
-// valid as metrics.Point requires.
+// line must be either stored or rejected, every stored point must be
+// valid as metrics.Point requires, and a body found verbatim must be one
+// line per point (checkVerbatim).
 func FuzzDecode(f *testing.F) {
 	for _, seed := range []string{
 		"cpu,host=a usage=1.5,count=3i,up=true,n=7u,msg=\"hi\" 100\n",
@@ -26,6 +27,7 @@ func FuzzDecode(f *testing.F) {
 		"cpu v=NaN\ncpu v=1e400\ncpu v=1 9223372036854775807\ncpu v=1 -9223372036854775808\n",
 		"cpu,host= v=1\ncpu\n,\n=\n\\\n\"\n#cpu v=1\n",
 		"\xff\xfe v=1\ncpu \xff=1\ncpu v=\"\xff\"\n",
+		"cpu,cpu=cpu0,node=web-1,plugin=good a=1.5,b=-2e+06,c=3i,d=t,e=\"x y\" 100\nmem,node=web-1 v=1 101",
 	} {
 		for mode := byte(0); mode < 16; mode += 5 {
 			f.Add([]byte(seed), mode)
@@ -58,6 +60,9 @@ func FuzzDecode(f *testing.F) {
 			if msg := invalidPoint(p, r.node); msg != "" {
 				t.Errorf("stored an invalid point %q: %s", render(p), msg)
 			}
+		}
+		if d.verbatim {
+			checkVerbatim(t, body, r, &d)
 		}
 	})
 }

@@ -111,6 +111,7 @@ type Handler struct {
 	cfg       Config
 	log       hclog.Logger
 	mux       *http.ServeMux
+	lines     metrics.LineWriter // cfg.Metrics, if it takes line protocol as received
 	tracker   *fleet.Tracker
 	approvals *approvals
 	dedupe    *dedupe
@@ -133,6 +134,7 @@ func New(cfg Config) *Handler {
 		dedupe: newDedupe(cfg.Catalog),
 		life:   lifecycle{stop: make(chan struct{}), done: make(chan struct{})},
 	}
+	h.lines, _ = cfg.Metrics.(metrics.LineWriter)
 	for _, rt := range h.routes() {
 		h.mux.HandleFunc(rt.pattern, rt.fn)
 	}
@@ -303,10 +305,13 @@ type Stats struct {
 	BytesReceived    uint64 // write bodies as received (compressed or not)
 	BytesDecoded     uint64 // write bodies after decompression
 	Failed           uint64 // requests answered 5xx
+	// BatchesVerbatim counts the writes handed to the metrics store as
+	// the line protocol received (metrics.LineWriter), not encoded again.
+	BatchesVerbatim uint64
 }
 
 type counters struct {
-	requests, stored, rejected, unapproved, replayed, received, decoded, failed atomic.Uint64
+	requests, stored, rejected, unapproved, replayed, received, decoded, failed, verbatim atomic.Uint64
 }
 
 // Stats returns the counters.
@@ -316,5 +321,6 @@ func (h *Handler) Stats() Stats {
 		Requests: c.requests.Load(), PointsStored: c.stored.Load(), LinesRejected: c.rejected.Load(),
 		PointsUnapproved: c.unapproved.Load(), BatchesReplayed: c.replayed.Load(),
 		BytesReceived: c.received.Load(), BytesDecoded: c.decoded.Load(), Failed: c.failed.Load(),
+		BatchesVerbatim: c.verbatim.Load(),
 	}
 }

@@ -68,7 +68,14 @@ func (h *Handler) serveWrite(w http.ResponseWriter, r *http.Request, d dialect) 
 	}
 
 	if len(dd.points) > 0 {
-		replay, err := h.store(ctx, who, batchID, received, dd)
+		var lines []byte
+		if dd.verbatim && h.lines != nil {
+			if b := buf.Bytes(); b[len(b)-1] != '\n' {
+				buf.WriteByte('\n') // the points' strings are a copy: buf may move
+			}
+			lines = buf.Bytes()
+		}
+		replay, err := h.store(ctx, who, batchID, received, dd, lines)
 		if err != nil {
 			return err
 		}
@@ -114,8 +121,9 @@ func (h *Handler) writeParams(r *http.Request, d dialect) (int64, error) {
 	return unit, nil
 }
 
-// store writes dd's points unless batchID (if any) was already written.
-func (h *Handler) store(ctx context.Context, who store.Credential, batchID string, received time.Time, dd *decoded) (replay bool, err error) {
+// store writes dd's points unless batchID (if any) was already written;
+// lines, if not nil, is their line protocol for h.lines.
+func (h *Handler) store(ctx context.Context, who store.Credential, batchID string, received time.Time, dd *decoded, lines []byte) (replay bool, err error) {
 	var done func(context.Context, bool)
 	if batchID != "" {
 		replay, done, err = h.dedupe.claim(ctx, sender(who), batchID, received)
@@ -123,7 +131,12 @@ func (h *Handler) store(ctx context.Context, who store.Credential, batchID strin
 			return replay, err
 		}
 	}
-	err = h.cfg.Metrics.Write(ctx, dd.points)
+	if lines != nil {
+		err = h.lines.WriteLines(ctx, dd.points, lines)
+		h.stats.verbatim.Add(1)
+	} else {
+		err = h.cfg.Metrics.Write(ctx, dd.points)
+	}
 	if done != nil {
 		done(ctx, err == nil)
 	}
