@@ -17,7 +17,7 @@
 // (rewritten atomically), and deletes segments once every record in them
 // is done. When Options.MaxBytes would be exceeded, Append drops the
 // oldest segments first, acknowledged or not, and says how many records it
-// dropped. Memory holds an index of segments and the records handed out
+// dropped, or, with Options.RefuseWhenFull, refuses the record (ErrFull). Memory holds an index of segments and the records handed out
 // but not yet acknowledged, never the records themselves.
 //
 // One process at a time: Open takes an exclusive lock (flock) on

@@ -18,8 +18,12 @@ import (
 type Options struct {
 	// MaxBytes bounds the bytes on disk; 0 is unbounded. When an Append
 	// would exceed it, the oldest records are dropped (even unacked ones)
-	// and reported.
+	// and reported, unless RefuseWhenFull is set.
 	MaxBytes int64
+	// RefuseWhenFull makes an Append that would exceed MaxBytes fail
+	// with ErrFull and drop nothing: for a caller that can tell its own
+	// sender to come back later rather than lose what it accepted.
+	RefuseWhenFull bool
 	// SegmentBytes is the target size of a segment file; default
 	// min(8 MiB, MaxBytes/8), so that dropping is fine-grained.
 	SegmentBytes int64
@@ -51,6 +55,10 @@ type Stats struct {
 
 // ErrClosed is returned by a Spool's methods after Close.
 var ErrClosed = errors.New("spool is closed")
+
+// ErrFull is returned by Append when the spool is full and
+// Options.RefuseWhenFull is set.
+var ErrFull = errors.New("spool is full")
 
 const defaultSegmentBytes = 8 << 20
 
@@ -211,6 +219,14 @@ func (s *Spool) Append(r Record) (seq uint64, d Dropped, err error) {
 		return 0, d, ErrClosed
 	}
 	for s.opts.MaxBytes > 0 && s.bytes+size > s.opts.MaxBytes {
+		if s.opts.RefuseWhenFull {
+			s.reclaimLocked() // what is acknowledged no longer counts
+			if s.bytes+size <= s.opts.MaxBytes {
+				break
+			}
+			s.mu.Unlock()
+			return 0, d, fmt.Errorf("appending %d bytes (limit %d, %d in use): %w", size, s.opts.MaxBytes, s.bytes, ErrFull)
+		}
 		if err := s.dropOldestLocked(&d); err != nil {
 			s.noteDropLocked(d)
 			s.mu.Unlock()

@@ -529,3 +529,38 @@ func flipByte(t *testing.T, path string, off int64) {
 		t.Fatal(err)
 	}
 }
+
+// TestRefuseWhenFull: a full spool that must not drop refuses the append,
+// keeps every record, and takes appends again once acknowledged records
+// free a segment.
+func TestRefuseWhenFull(t *testing.T) {
+	size := recSize(1)
+	// Room for six records, two a segment.
+	s := open(t, t.TempDir(), Options{MaxBytes: 6 * size, SegmentBytes: 2 * size, RefuseWhenFull: true})
+	appendAll(t, s, 1, 6)
+	before := s.Stats()
+	_, d, err := s.Append(rec(7))
+	if !errors.Is(err, ErrFull) || d != (Dropped{}) {
+		t.Fatalf("Append to a full spool = %+v, %v; want nothing dropped and ErrFull", d, err)
+	}
+	if diff := cmp.Diff(before, s.Stats()); diff != "" {
+		t.Errorf("a refused append changed the stats (-before +after):\n%s", diff)
+	}
+	got := nextN(t, s, 2)
+	if diff := cmp.Diff(want(0, 1, 2), got); diff != "" {
+		t.Fatalf("records (-want +got):\n%s", diff)
+	}
+	if _, _, err := s.Append(rec(7)); !errors.Is(err, ErrFull) {
+		t.Fatalf("Append with records handed out but not acknowledged = %v, want ErrFull", err)
+	}
+	if err := s.Ack(2); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Append(rec(7)); err != nil {
+		t.Fatalf("Append once a segment is acknowledged: %v", err)
+	}
+	if diff := cmp.Diff(want(0, 3, 4, 5, 6, 7), nextN(t, s, 5)); diff != "" {
+		t.Errorf("records after the refusal (-want +got):\n%s", diff)
+	}
+	drained(t, s)
+}

@@ -34,8 +34,11 @@ type Options struct {
 	Database string // created on Open if missing
 	Username string // optional, sent as HTTP basic authentication
 	Password string
-	// QueueMaxBytes bounds the on-disk queue; when InfluxDB is away long
-	// enough to fill it, the oldest points are dropped (and counted).
+	// QueueMaxBytes bounds the on-disk queue. When InfluxDB is away or
+	// slower than ingest long enough to fill it, Write refuses points
+	// with an error that asks the client to come back (ErrQueueFull;
+	// ingest answers 503 with Retry-After): the agents keep them in their
+	// own spools, and nothing the registry acknowledged is ever dropped.
 	QueueMaxBytes int64
 	Client        *http.Client // default: a client with timeouts
 	Logger        hclog.Logger
@@ -62,13 +65,28 @@ type Stats struct {
 	Rejected        int64 // points InfluxDB refused with a 4xx (as its "dropped=" says, else the whole body)
 	RejectedBatches int64 // bodies InfluxDB answered with a 4xx
 	Retries         int64 // failed attempts retried (writes, creating the database)
-	Dropped         int64 // points the queue evicted when full
+	Refused         int64 // points Write refused because the queue was full
 	Unencodable     int64 // points Write could not express for InfluxDB 1.x (see appendPoints)
 	SkippedFields   int64 // NaN, ±Inf and uints above MaxInt64 left out of their point
 }
 
 // ErrClosed is returned by calls after Close.
 var ErrClosed = errors.New("influx metrics store is closed")
+
+// ErrQueueFull is wrapped by the error Write returns when the queue holds
+// QueueMaxBytes; that error also has a RetryAfter() time.Duration method,
+// which ingest answers as 503 with Retry-After.
+var ErrQueueFull = errors.New("the queue to InfluxDB is full")
+
+// queueFullRetry is the Retry-After of a refused write: long enough for
+// InfluxDB to take a few batches, short enough that agents resume soon.
+const queueFullRetry = 2 * time.Second
+
+type queueFull struct{ err error }
+
+func (e queueFull) Error() string           { return e.err.Error() }
+func (e queueFull) Unwrap() error           { return e.err }
+func (queueFull) RetryAfter() time.Duration { return queueFullRetry }
 
 // Store is the InfluxDB metrics backend.
 type Store struct {
@@ -84,6 +102,7 @@ type Store struct {
 
 	lastAppended atomic.Uint64 // highest seq appended (the target of Flush)
 	counters     counters
+	full         atomic.Bool // the last Write was refused: the queue is full
 
 	cancel    context.CancelFunc
 	done      sync.WaitGroup
@@ -97,7 +116,7 @@ var (
 )
 
 type counters struct {
-	forwarded, rejected, rejectedBatches, retries, dropped, unencodable, skippedFields atomic.Int64
+	forwarded, rejected, rejectedBatches, retries, refused, unencodable, skippedFields atomic.Int64
 }
 
 // Open opens (or creates) the queue in dir, starts forwarding what it
@@ -140,7 +159,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		client:   o.Client,
 		queryURL: base + "/query",
 	}
-	s.sp, err = spool.Open(dir, spool.Options{MaxBytes: o.QueueMaxBytes, Logger: o.Logger.Named("queue")})
+	s.sp, err = spool.Open(dir, spool.Options{MaxBytes: o.QueueMaxBytes, RefuseWhenFull: true, Logger: o.Logger.Named("queue")})
 	if err != nil {
 		return nil, fmt.Errorf("opening the InfluxDB queue: %w", err)
 	}
@@ -240,13 +259,20 @@ func (s *Store) append(n int, lines []byte) error {
 	if s.closed {
 		return ErrClosed
 	}
-	seq, dropped, err := s.sp.Append(spool.Record{Count: n, Data: lines})
+	seq, _, err := s.sp.Append(spool.Record{Count: n, Data: lines})
+	if errors.Is(err, spool.ErrFull) {
+		s.counters.refused.Add(int64(n))
+		if s.full.CompareAndSwap(false, true) {
+			s.log.Warn("the queue to InfluxDB is full: refusing writes (503, the agents retry) until InfluxDB catches up",
+				"max_bytes", s.opts.QueueMaxBytes, "queued", s.sp.Stats().Records)
+		}
+		return queueFull{fmt.Errorf("%w (%d bytes: InfluxDB is down or slower than ingest): %w", ErrQueueFull, s.opts.QueueMaxBytes, err)}
+	}
 	if err != nil {
 		return fmt.Errorf("queueing points for InfluxDB: %w", err)
 	}
-	if dropped.Count > 0 || dropped.Records > 0 {
-		s.counters.dropped.Add(dropped.Count)
-		s.log.Warn("the InfluxDB queue is full: dropped its oldest points", "points", dropped.Count, "records", dropped.Records, "max_bytes", s.opts.QueueMaxBytes)
+	if s.full.CompareAndSwap(true, false) {
+		s.log.Info("the queue to InfluxDB takes writes again", "refused_points", s.counters.refused.Load())
 	}
 	for {
 		last := s.lastAppended.Load()
@@ -299,7 +325,7 @@ func (s *Store) Stats() Stats {
 		Rejected:        s.counters.rejected.Load(),
 		RejectedBatches: s.counters.rejectedBatches.Load(),
 		Retries:         s.counters.retries.Load(),
-		Dropped:         s.counters.dropped.Load(),
+		Refused:         s.counters.refused.Load(),
 		Unencodable:     s.counters.unencodable.Load(),
 		SkippedFields:   s.counters.skippedFields.Load(),
 	}

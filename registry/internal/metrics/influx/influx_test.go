@@ -192,7 +192,7 @@ func TestInfluxDown(t *testing.T) {
 		t.Errorf("points in InfluxDB (-want +got):\n%s", d)
 	}
 	stats = st.Stats()
-	if stats.Forwarded != 500 || stats.Queued != 0 || stats.Rejected != 0 || stats.Dropped != 0 {
+	if stats.Forwarded != 500 || stats.Queued != 0 || stats.Rejected != 0 || stats.Refused != 0 {
 		t.Errorf("stats after the outage: %+v; want 500 forwarded, nothing queued, rejected or dropped", stats)
 	}
 	for _, want := range []string{"cannot create the database yet", "cannot create the database; retrying", "closing with points still queued",
@@ -382,6 +382,58 @@ func TestWriteLines(t *testing.T) {
 		}
 		if !strings.Contains(got, "cpu0") && !strings.Contains(got, "usage") && !strings.Contains(got, "plugin") {
 			t.Errorf("%s: nothing landed: %s", q, got)
+		}
+	}
+}
+
+// TestQueueFull: with InfluxDB away long enough to fill the queue, Write
+// refuses points with an error asking the client to come back (ingest's
+// 503) and drops none it took; once InfluxDB is back, every point taken
+// lands and writes are taken again.
+func TestQueueFull(t *testing.T) {
+	base := influxtest.Start(t)
+	proxy, proxyURL := newSwitchProxy(t, base)
+	logs := &syncbuf.Buffer{}
+	st := open(t, t.TempDir(), influx.Options{URL: proxyURL, Database: "vigil_full", QueueMaxBytes: 64 << 10, RetryMax: 50 * time.Millisecond,
+		Logger: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Info})})
+	taken, refused := 0, 0
+	for i := 0; refused < 3; i++ {
+		if i > 1000 {
+			t.Fatal("a 64 KiB queue took 100,000 points")
+		}
+		err := st.Write(t.Context(), points("full", 100, 100*i))
+		if err == nil {
+			taken += 100
+			continue
+		}
+		var ra interface{ RetryAfter() time.Duration }
+		if !errors.Is(err, influx.ErrQueueFull) || !errors.As(err, &ra) || ra.RetryAfter() < time.Second {
+			t.Fatalf("Write to a full queue = %v; want ErrQueueFull with a Retry-After of a second or more", err)
+		}
+		refused++
+	}
+	if s := st.Stats(); s.Refused != int64(refused*100) || s.Forwarded != 0 {
+		t.Errorf("stats while full: %+v; want %d refused, nothing forwarded", s, refused*100)
+	}
+
+	proxy.up.Store(true)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	if err := st.Flush(ctx); err != nil {
+		t.Fatalf("Flush once InfluxDB is back: %v", err)
+	}
+	if err := st.Write(t.Context(), points("more", 10, 0)); err != nil {
+		t.Fatalf("Write once the queue drained: %v", err)
+	}
+	if err := st.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(values(t, st, "full")); got != taken {
+		t.Errorf("%d points in InfluxDB, want the %d the store took", got, taken)
+	}
+	for _, want := range []string{"the queue to InfluxDB is full: refusing writes", "the queue to InfluxDB takes writes again"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %q:\n%s", want, logs)
 		}
 	}
 }
