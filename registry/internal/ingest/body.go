@@ -2,12 +2,15 @@ package ingest
 
 import (
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
+
+	// klauspost's gzip reads bodies ~1.4x as fast as compress/gzip,
+	// the same API; gunzipping is a fifth of the ingest path's CPU.
+	"github.com/klauspost/compress/gzip"
 )
 
 // maxPooledBody is the largest body buffer kept for reuse: a rare huge
