@@ -298,18 +298,18 @@ func AppendCanonicalTags(b []byte, tags []metrics.Tag) []byte {
 }
 
 func appendEscaped(b []byte, s string) []byte {
-	if !strings.ContainsAny(s, `\,=`) {
-		return append(b, s...)
-	}
+	// A loop over the bytes, not strings.ContainsAny, which builds its set
+	// at each call: this runs for every tag of every point ingested.
+	last := 0
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '\\', ',', '=':
+			b = append(b, s[last:i]...)
 			b = append(b, '\\', c)
-		default:
-			b = append(b, c)
+			last = i + 1
 		}
 	}
-	return b
+	return append(b, s[last:]...)
 }
 
 // Flush writes every value and result that changed since the last Flush
