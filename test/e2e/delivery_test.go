@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -81,6 +83,16 @@ func (r *registryServer) stop() {
 		return
 	}
 	r.cmd.Process.Signal(syscall.SIGTERM)
+	r.cmd.Wait()
+	r.cmd = nil
+}
+
+// kill SIGKILLs the registry, as a crash or the OOM killer does.
+func (r *registryServer) kill() {
+	if r.cmd == nil || r.cmd.Process == nil {
+		return
+	}
+	r.cmd.Process.Signal(syscall.SIGKILL)
 	r.cmd.Wait()
 	r.cmd = nil
 }
@@ -283,6 +295,54 @@ func TestDeliverySurvivesRegistryOutageAndAgentKill(t *testing.T) {
 	if len(node.Inventory.Plugins) != 1 || node.Inventory.Plugins[0].Name != "counter" || node.Inventory.Plugins[0].Version != "0.1.0" || len(node.Inventory.Plugins[0].SHA256) != 64 {
 		t.Errorf("node inventory at the registry: %+v\nagent 2 log:\n%s", node, log2.String())
 	}
+}
+
+// TestDeliverySurvivesRegistryKills: the registry is SIGKILLed again and
+// again while the agent ships a batch every few tens of milliseconds, so
+// that kills land with batches in flight: between a batch's claim and its
+// write, between its write and its answer. The agent retries each batch
+// under its id until one attempt is answered; afterwards every point the
+// plugin generated is stored exactly once.
+func TestDeliverySurvivesRegistryKills(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts the registry ten times")
+	}
+	reg := newRegistryServer(t)
+	token := reg.agentToken("e2e-delivery")
+	conf := strings.NewReplacer(`interval       = "500ms"`, `interval       = "100ms"`, `flush_interval = "50ms"`, `flush_interval = "20ms"`,
+		`points = 4`, `points = 50`).Replace(fmt.Sprintf(deliveryConfig, reg.url, token, "64MiB"))
+	a := newAgentDir(t, conf, "counter")
+	begin := time.Now()
+	alog := &syncbuf.Buffer{}
+	ag := a.startAgent(alog)
+	waitFor(t, 20*time.Second, "first points stored", func() bool {
+		return len(reg.query("e2e-delivery", "counter", "seq", begin.Add(-time.Minute), time.Now().Add(time.Minute))) > 0
+	})
+	for i := range 10 {
+		time.Sleep(time.Duration(300+rand.IntN(500)) * time.Millisecond)
+		reg.kill()
+		t.Logf("registry killed (%d)", i+1)
+		time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)
+		reg.start()
+	}
+	back := time.Now()
+	waitStoredAfter(t, reg, begin, back)
+	ag.cmd.Process.Signal(syscall.SIGTERM)
+	if err := ag.cmd.Wait(); err != nil {
+		t.Fatalf("agent exit: %v\n%s", err, alog.String())
+	}
+	var seqs []int
+	for _, v := range seqsBySeries(reg.query("e2e-delivery", "counter", "seq", begin.Add(-time.Minute), time.Now().Add(time.Minute))) {
+		seqs = append(seqs, v...)
+	}
+	sort.Ints(seqs)
+	for i, s := range seqs {
+		if s != i+1 {
+			t.Fatalf("stored seq values are not exactly 1..%d: position %d holds %d (hole = lost, repeat = duplicate)\nagent log:\n%s",
+				seqs[len(seqs)-1], i, s, alog.String())
+		}
+	}
+	t.Logf("%d points stored exactly once across 10 registry kills", len(seqs))
 }
 
 // waitStoredAfter waits until a point collected after since is stored.

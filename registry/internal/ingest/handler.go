@@ -131,9 +131,11 @@ func New(cfg Config) *Handler {
 		tracker: fleet.New(cfg.Catalog),
 		approvals: &approvals{releases: cfg.Catalog, nodes: cfg.Catalog, ttl: cfg.ApprovalTTL, now: cfg.Now,
 			states: map[pluginVersion]cachedState{}, inventories: map[string]cachedInventory{}},
-		dedupe: newDedupe(cfg.Catalog),
-		life:   lifecycle{stop: make(chan struct{}), done: make(chan struct{})},
+		life: lifecycle{stop: make(chan struct{})},
 	}
+	// The owner of this handler's batch claims: a process that stops
+	// before confirming them leaves them to be taken over (see dedupe).
+	h.dedupe = newDedupe(cfg.Catalog, newOwner(), h.log)
 	h.lines, _ = cfg.Metrics.(metrics.LineWriter)
 	for _, rt := range h.routes() {
 		h.mux.HandleFunc(rt.pattern, rt.fn)
@@ -217,26 +219,26 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, d dialect, err er
 
 func (h *Handler) now() time.Time { return h.cfg.Now() }
 
-// lifecycle is the background loop's state.
+// lifecycle is the background loops' state.
 type lifecycle struct {
 	startOnce, closeOnce sync.Once
-	started              atomic.Bool
-	stop, done           chan struct{}
+	stop                 chan struct{}
+	loops                sync.WaitGroup
 	closeErr             error
 }
 
 // Start runs the background work until Close: flushing fleet state every
-// Config.FleetFlush and forgetting batch ids older than
-// Config.DedupeWindow. Calling it again does nothing.
+// Config.FleetFlush, confirming the claims of stored batches about ten
+// times a second, and forgetting batch ids older than Config.DedupeWindow.
+// Calling it again does nothing.
 func (h *Handler) Start() {
 	h.life.startOnce.Do(func() {
-		h.life.started.Store(true)
-		go h.loop()
+		h.life.loops.Go(h.loop)
+		h.life.loops.Go(h.confirmLoop)
 	})
 }
 
 func (h *Handler) loop() {
-	defer close(h.life.done)
 	flush := time.NewTicker(h.cfg.FleetFlush)
 	defer flush.Stop()
 	forget := time.NewTicker(min(max(h.cfg.DedupeWindow/24, time.Second), time.Hour))
@@ -267,6 +269,32 @@ func (h *Handler) forgetBatches() {
 	}
 }
 
+// confirmLoop flushes the confirmations of stored batches (dedupe.flush)
+// every confirmEvery, or sooner when many are queued. A failure is logged
+// when it starts, not every time while it lasts: the confirmations stay
+// queued, and one never flushed only means a retried batch is stored again.
+func (h *Handler) confirmLoop() {
+	tick := time.NewTicker(confirmEvery)
+	defer tick.Stop()
+	failing := false
+	for {
+		select {
+		case <-h.life.stop:
+			return
+		case <-tick.C:
+		case <-h.dedupe.kick:
+		}
+		err := h.dedupe.flush(context.Background())
+		switch {
+		case err != nil && !failing:
+			h.log.Warn("confirming stored batches (retrying quietly)", "error", err)
+		case err == nil && failing:
+			h.log.Info("confirming stored batches again")
+		}
+		failing = err != nil
+	}
+}
+
 // Flush writes the latest values and promise results gathered since the
 // last flush to the catalog.
 func (h *Handler) Flush(ctx context.Context) error {
@@ -279,18 +307,16 @@ func (h *Handler) Flush(ctx context.Context) error {
 // closeTimeout bounds Close's last flush.
 const closeTimeout = 10 * time.Second
 
-// Close stops the background work and flushes the fleet state one last
-// time. Call it once the HTTP server has stopped; it is safe to call twice
-// or without Start.
+// Close stops the background work and flushes the fleet state and the
+// confirmations of stored batches one last time. Call it once the HTTP
+// server has stopped; it is safe to call twice or without Start.
 func (h *Handler) Close() error {
 	h.life.closeOnce.Do(func() {
 		close(h.life.stop)
-		if h.life.started.Load() {
-			<-h.life.done
-		}
+		h.life.loops.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
-		h.life.closeErr = h.Flush(ctx)
+		h.life.closeErr = errors.Join(h.Flush(ctx), h.dedupe.flush(ctx))
 	})
 	return h.life.closeErr
 }

@@ -1,8 +1,9 @@
 // Package store is the registry's catalog: publishers and their signing
 // keys, plugins, credentials, releases with their artifacts, signature,
 // evaluation reports and state history; and the fleet state ingest keeps
-// (batch ids already taken, nodes, the latest value of every series field
-// and the latest result of every promise). It declares the domain types, the
+// (batch id claims, with the registry process that owns each and whether its
+// batch is stored; nodes; the latest value of every series field and the
+// latest result of every promise). It declares the domain types, the
 // release state machine (Transition, the one place that says which state
 // changes are allowed) and the small interfaces the HTTP layer consumes,
 // composed into Store for construction.

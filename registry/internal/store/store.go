@@ -221,6 +221,27 @@ type PromiseResult struct {
 	Time       time.Time
 }
 
+// BatchKey names one batch: its sender's node and its id.
+type BatchKey struct {
+	Node, ID string
+}
+
+// BatchClaim is the state of a batch id's claim (Fleet.RememberBatch).
+// Ingest claims a batch id before storing the batch and confirms the claim
+// once the batch is stored; a claim left unconfirmed by an owner that
+// stopped is taken over (Fleet.TakeOverBatch) and the batch stored again.
+type BatchClaim struct {
+	// Fresh is set when no claim existed: one was made, owned by the
+	// caller and unconfirmed.
+	Fresh bool
+	// Owner is the registry process that made the claim or took it over
+	// last; "" for claims made before claims had owners.
+	Owner string
+	// Confirmed is set once the batch the claim guards is stored (and for
+	// claims made before claims were confirmed).
+	Confirmed bool
+}
+
 // Fleet is the state ingest keeps about the nodes that write to it.
 // Registry-clock times (batches seen, nodes first and last seen) are kept to
 // the microsecond, point times (LatestValue, PromiseResult) to the
@@ -229,9 +250,23 @@ type PromiseResult struct {
 // inventory that is not JSON) is refused with ErrInvalid and nothing is
 // written.
 type Fleet interface {
-	// RememberBatch records that node sent batch id at. It returns false,
-	// and records nothing, if the same node's id is already remembered.
-	RememberBatch(ctx context.Context, node, id string, at time.Time) (fresh bool, err error)
+	// RememberBatch claims node's batch id for owner (the registry process
+	// about to store the batch) at at. If the id is not remembered it
+	// records a claim, owned by owner and unconfirmed, and returns it with
+	// Fresh set; otherwise it records nothing and returns the existing
+	// claim's state. Of concurrent calls with one node and id exactly one
+	// is Fresh. node, id and owner must not be empty.
+	RememberBatch(ctx context.Context, node, id, owner string, at time.Time) (BatchClaim, error)
+	// TakeOverBatch moves node's claim of batch id from owner from to
+	// owner to, if it is still owned by from and unconfirmed (a
+	// compare-and-set: of concurrent calls from one owner, one wins). It
+	// returns false, changing nothing, if the claim is confirmed, owned by
+	// another or not remembered. to must not be empty.
+	TakeOverBatch(ctx context.Context, node, id, from, to string) (bool, error)
+	// ConfirmBatches marks the claims of keys confirmed (their batches are
+	// stored), whoever owns them, in one transaction; keys not remembered
+	// are ignored, and so is a key given twice.
+	ConfirmBatches(ctx context.Context, keys []BatchKey) error
 	// ForgetBatch forgets one remembered batch id (ingest gives back the
 	// claim of a batch it could not store, so the sender's retry is
 	// stored); forgetting an id not remembered is not an error.

@@ -23,50 +23,188 @@ func at(d time.Duration) time.Time { return t0.Add(d) }
 // micro is what the store keeps of a registry-clock time.
 func micro(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
+// claim is what the batch tests expect of a claim.
+func claim(fresh bool, owner string, confirmed bool) store.BatchClaim {
+	return store.BatchClaim{Fresh: fresh, Owner: owner, Confirmed: confirmed}
+}
+
 func testRememberBatch(t *testing.T, open Open) {
 	ctx := context.Background()
 	s, _ := open(t)
 	for _, step := range []struct {
-		name, node, id string
-		fresh          bool
+		name, node, id, owner string
+		want                  store.BatchClaim
 	}{
-		{"first batch", "web-1", "b1", true},
-		{"replay", "web-1", "b1", false},
-		{"next batch", "web-1", "b2", true},
-		{"same id from another node", "web-2", "b1", true},
-		{"its replay", "web-2", "b1", false},
-		{"first replay again", "web-1", "b1", false},
+		{"first batch", "web-1", "b1", "reg-a", claim(true, "reg-a", false)},
+		{"again, same owner", "web-1", "b1", "reg-a", claim(false, "reg-a", false)},
+		{"again, another owner", "web-1", "b1", "reg-b", claim(false, "reg-a", false)},
+		{"next batch", "web-1", "b2", "reg-b", claim(true, "reg-b", false)},
+		{"same id from another node", "web-2", "b1", "reg-b", claim(true, "reg-b", false)},
+		{"its replay", "web-2", "b1", "reg-a", claim(false, "reg-b", false)},
 	} {
-		fresh, err := s.RememberBatch(ctx, step.node, step.id, at(0))
+		got, err := s.RememberBatch(ctx, step.node, step.id, step.owner, at(0))
 		wantErr(t, step.name, err, nil)
-		if fresh != step.fresh {
-			t.Errorf("%s: RememberBatch(%s, %s) = %v, want %v", step.name, step.node, step.id, fresh, step.fresh)
+		if diff := cmp.Diff(step.want, got); diff != "" {
+			t.Errorf("%s: RememberBatch(%s, %s, %s) (-want +got):\n%s", step.name, step.node, step.id, step.owner, diff)
 		}
 	}
-	_, err := s.RememberBatch(ctx, "", "b1", at(0))
-	wantErr(t, "no node", err, store.ErrInvalid)
-	_, err = s.RememberBatch(ctx, "web-1", "", at(0))
-	wantErr(t, "no id", err, store.ErrInvalid)
+	for _, tc := range []struct{ name, node, id, owner string }{
+		{"no node", "", "b1", "reg-a"},
+		{"no id", "web-1", "", "reg-a"},
+		{"no owner", "web-1", "b9", ""},
+	} {
+		_, err := s.RememberBatch(ctx, tc.node, tc.id, tc.owner, at(0))
+		wantErr(t, tc.name, err, store.ErrInvalid)
+	}
+}
+
+// testConfirmBatches: a confirmed claim reads back confirmed, with its
+// owner; other claims, unknown and repeated keys are left alone; a call
+// larger than one statement confirms every key.
+func testConfirmBatches(t *testing.T, open Open) {
+	ctx := context.Background()
+	s, _ := open(t)
+	for _, b := range [][3]string{{"web-1", "b1", "reg-a"}, {"web-1", "b2", "reg-a"}, {"web-2", "b1", "reg-b"}} {
+		must[store.BatchClaim](t, "remember")(s.RememberBatch(ctx, b[0], b[1], b[2], at(0)))
+	}
+	wantErr(t, "confirm nothing", s.ConfirmBatches(ctx, nil), nil)
+	wantErr(t, "confirm", s.ConfirmBatches(ctx, []store.BatchKey{
+		{Node: "web-1", ID: "b1"}, {Node: "web-2", ID: "b1"}, {Node: "web-1", ID: "b1"}, {Node: "web-9", ID: "unknown"},
+	}), nil)
+	wantErr(t, "confirm again", s.ConfirmBatches(ctx, []store.BatchKey{{Node: "web-1", ID: "b1"}}), nil)
+	for _, tc := range []struct {
+		node, id string
+		want     store.BatchClaim
+	}{
+		{"web-1", "b1", claim(false, "reg-a", true)},
+		{"web-1", "b2", claim(false, "reg-a", false)},
+		{"web-2", "b1", claim(false, "reg-b", true)},
+		{"web-9", "unknown", claim(true, "reg-c", false)},
+	} {
+		got := must[store.BatchClaim](t, "claim")(s.RememberBatch(ctx, tc.node, tc.id, "reg-c", at(0)))
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("after ConfirmBatches, RememberBatch(%s, %s) (-want +got):\n%s", tc.node, tc.id, diff)
+		}
+	}
+
+	const many = 600 // more than one statement's worth
+	keys := make([]store.BatchKey, many)
+	for i := range keys {
+		keys[i] = store.BatchKey{Node: "web-3", ID: fmt.Sprintf("m%03d", i)}
+		must[store.BatchClaim](t, "remember")(s.RememberBatch(ctx, keys[i].Node, keys[i].ID, "reg-a", at(0)))
+	}
+	wantErr(t, "confirm many", s.ConfirmBatches(ctx, keys), nil)
+	unconfirmed := 0
+	for _, k := range keys {
+		if c := must[store.BatchClaim](t, "claim")(s.RememberBatch(ctx, k.Node, k.ID, "reg-c", at(0))); !c.Confirmed {
+			unconfirmed++
+		}
+	}
+	if unconfirmed != 0 {
+		t.Errorf("ConfirmBatches of %d keys left %d unconfirmed", many, unconfirmed)
+	}
+}
+
+// testTakeOverBatch: the take-over is a compare-and-set on an unconfirmed
+// claim's owner.
+func testTakeOverBatch(t *testing.T, open Open) {
+	ctx := context.Background()
+	s, _ := open(t)
+	must[store.BatchClaim](t, "remember")(s.RememberBatch(ctx, "web-1", "b1", "dead", at(0)))
+	for _, step := range []struct {
+		name, id, from, to string
+		confirm            bool // confirm b1 first
+		took               bool
+		want               store.BatchClaim // b1's claim after the step
+	}{
+		{name: "wrong from", id: "b1", from: "reg-x", to: "reg-a", want: claim(false, "dead", false)},
+		{name: "unknown id", id: "b9", from: "dead", to: "reg-a", want: claim(false, "dead", false)},
+		{name: "take over", id: "b1", from: "dead", to: "reg-a", took: true, want: claim(false, "reg-a", false)},
+		{name: "from the old owner again", id: "b1", from: "dead", to: "reg-b", want: claim(false, "reg-a", false)},
+		{name: "from the new owner", id: "b1", from: "reg-a", to: "reg-b", took: true, want: claim(false, "reg-b", false)},
+		{name: "confirmed", id: "b1", from: "reg-b", to: "reg-c", confirm: true, want: claim(false, "reg-b", true)},
+	} {
+		if step.confirm {
+			wantErr(t, step.name+": confirm", s.ConfirmBatches(ctx, []store.BatchKey{{Node: "web-1", ID: "b1"}}), nil)
+		}
+		took, err := s.TakeOverBatch(ctx, "web-1", step.id, step.from, step.to)
+		wantErr(t, step.name, err, nil)
+		if took != step.took {
+			t.Errorf("%s: TakeOverBatch(%s, %s → %s) = %v, want %v", step.name, step.id, step.from, step.to, took, step.took)
+		}
+		got := must[store.BatchClaim](t, "claim")(s.RememberBatch(ctx, "web-1", "b1", "reg-z", at(0)))
+		if diff := cmp.Diff(step.want, got); diff != "" {
+			t.Errorf("%s: the claim afterwards (-want +got):\n%s", step.name, diff)
+		}
+	}
+	if c := must[store.BatchClaim](t, "claim b9")(s.RememberBatch(ctx, "web-1", "b9", "reg-z", at(0))); !c.Fresh {
+		t.Errorf("TakeOverBatch of an unknown id made a claim: %+v", c)
+	}
+	_, err := s.TakeOverBatch(ctx, "web-1", "b1", "reg-b", "")
+	wantErr(t, "no new owner", err, store.ErrInvalid)
+}
+
+// testConcurrentTakeOverBatch: of owners racing to take one dead claim
+// over, exactly one wins, and the claim is the winner's.
+func testConcurrentTakeOverBatch(t *testing.T, open Open) {
+	ctx := context.Background()
+	s, _ := open(t)
+	const ids, callers = 10, 8
+	for id := range ids {
+		must[store.BatchClaim](t, "remember")(s.RememberBatch(ctx, "web-1", fmt.Sprintf("batch-%d", id), "dead", at(0)))
+	}
+	var wg sync.WaitGroup
+	took := make([][callers]bool, ids)
+	errs := make(chan error, ids*callers)
+	for id := range ids {
+		for c := range callers {
+			wg.Go(func() {
+				ok, err := s.TakeOverBatch(ctx, "web-1", fmt.Sprintf("batch-%d", id), "dead", fmt.Sprintf("reg-%d", c))
+				if err != nil {
+					errs <- err
+				}
+				took[id][c] = ok
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("TakeOverBatch: %v", err)
+	}
+	for id := range ids {
+		var winners []string
+		for c, ok := range took[id] {
+			if ok {
+				winners = append(winners, fmt.Sprintf("reg-%d", c))
+			}
+		}
+		if len(winners) != 1 {
+			t.Errorf("batch-%d: %d of %d concurrent callers took it over (%v), want 1", id, len(winners), callers, winners)
+			continue
+		}
+		got := must[store.BatchClaim](t, "claim")(s.RememberBatch(ctx, "web-1", fmt.Sprintf("batch-%d", id), "reg-z", at(0)))
+		if diff := cmp.Diff(claim(false, winners[0], false), got); diff != "" {
+			t.Errorf("batch-%d: the claim after the race (-want +got):\n%s", id, diff)
+		}
+	}
 }
 
 func testForgetBatch(t *testing.T, open Open) {
 	ctx := context.Background()
 	s, _ := open(t)
 	for _, b := range [][2]string{{"web-1", "b1"}, {"web-2", "b1"}} {
-		if _, err := s.RememberBatch(ctx, b[0], b[1], at(0)); err != nil {
-			t.Fatal(err)
-		}
+		must[store.BatchClaim](t, "remember")(s.RememberBatch(ctx, b[0], b[1], "reg-a", at(0)))
 	}
 	wantErr(t, "forget", s.ForgetBatch(ctx, "web-1", "b1"), nil)
 	wantErr(t, "forget again", s.ForgetBatch(ctx, "web-1", "b1"), nil)
 	for _, tc := range []struct {
-		node  string
-		fresh bool
-	}{{"web-1", true}, {"web-2", false}} {
-		fresh, err := s.RememberBatch(ctx, tc.node, "b1", at(0))
-		wantErr(t, "remember", err, nil)
-		if fresh != tc.fresh {
-			t.Errorf("after ForgetBatch(web-1, b1), RememberBatch(%s, b1) = %v, want %v", tc.node, fresh, tc.fresh)
+		node string
+		want store.BatchClaim
+	}{{"web-1", claim(true, "reg-b", false)}, {"web-2", claim(false, "reg-a", false)}} {
+		got := must[store.BatchClaim](t, "remember")(s.RememberBatch(ctx, tc.node, "b1", "reg-b", at(0)))
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("after ForgetBatch(web-1, b1), RememberBatch(%s, b1) (-want +got):\n%s", tc.node, diff)
 		}
 	}
 }
@@ -83,7 +221,7 @@ func testForgetBatches(t *testing.T, open Open) {
 		{"web-1", "edge", at(-time.Hour)},
 		{"web-1", "new", at(0)},
 	} {
-		if fresh := must[bool](t, "remember")(s.RememberBatch(ctx, b.node, b.id, b.at)); !fresh {
+		if c := must[store.BatchClaim](t, "remember")(s.RememberBatch(ctx, b.node, b.id, "reg-a", b.at)); !c.Fresh {
 			t.Fatalf("batch %d (%s %s) not fresh", i, b.node, b.id)
 		}
 	}
@@ -100,8 +238,8 @@ func testForgetBatches(t *testing.T, open Open) {
 		{"web-1", "edge", false},
 		{"web-1", "new", false},
 	} {
-		if fresh := must[bool](t, "remember again")(s.RememberBatch(ctx, tc.node, tc.id, at(time.Minute))); fresh != tc.fresh {
-			t.Errorf("after ForgetBatches, RememberBatch(%s, %s) = %v, want %v", tc.node, tc.id, fresh, tc.fresh)
+		if c := must[store.BatchClaim](t, "remember again")(s.RememberBatch(ctx, tc.node, tc.id, "reg-a", at(time.Minute))); c.Fresh != tc.fresh {
+			t.Errorf("after ForgetBatches, RememberBatch(%s, %s).Fresh = %v, want %v", tc.node, tc.id, c.Fresh, tc.fresh)
 		}
 	}
 	if n := must[int64](t, "forget nothing")(s.ForgetBatches(ctx, at(-time.Hour))); n != 0 {
@@ -110,22 +248,22 @@ func testForgetBatches(t *testing.T, open Open) {
 }
 
 // testConcurrentRememberBatch: of callers racing with one batch id, exactly
-// one is told the batch is fresh.
+// one is told the batch is fresh, and the others see its claim.
 func testConcurrentRememberBatch(t *testing.T, open Open) {
 	ctx := context.Background()
 	s, _ := open(t)
 	const ids, callers = 10, 8
 	var wg sync.WaitGroup
-	fresh := make([][callers]bool, ids)
+	claims := make([][callers]store.BatchClaim, ids)
 	errs := make(chan error, ids*callers)
 	for id := range ids {
 		for c := range callers {
 			wg.Go(func() {
-				f, err := s.RememberBatch(ctx, "web-1", fmt.Sprintf("batch-%d", id), at(0))
+				got, err := s.RememberBatch(ctx, "web-1", fmt.Sprintf("batch-%d", id), fmt.Sprintf("reg-%d", c), at(0))
 				if err != nil {
 					errs <- err
 				}
-				fresh[id][c] = f
+				claims[id][c] = got
 			})
 		}
 	}
@@ -135,14 +273,20 @@ func testConcurrentRememberBatch(t *testing.T, open Open) {
 		t.Errorf("RememberBatch: %v", err)
 	}
 	for id := range ids {
-		n := 0
-		for _, f := range fresh[id] {
-			if f {
-				n++
+		var winners []string
+		for c, got := range claims[id] {
+			if got.Fresh {
+				winners = append(winners, fmt.Sprintf("reg-%d", c))
 			}
 		}
-		if n != 1 {
-			t.Errorf("batch-%d: %d of %d concurrent callers were told it is fresh, want 1", id, n, callers)
+		if len(winners) != 1 {
+			t.Errorf("batch-%d: %d of %d concurrent callers were told it is fresh (%v), want 1", id, len(winners), callers, winners)
+			continue
+		}
+		for c, got := range claims[id] {
+			if !got.Fresh && got != claim(false, winners[0], false) {
+				t.Errorf("batch-%d: reg-%d saw the claim as %+v, want %s's, unconfirmed", id, c, got, winners[0])
+			}
 		}
 	}
 }

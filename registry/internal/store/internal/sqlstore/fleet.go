@@ -1,10 +1,14 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/vigilmon/vigil/registry/internal/store"
@@ -12,17 +16,57 @@ import (
 
 var _ store.Fleet = (*DB)(nil)
 
-// RememberBatch implements store.Fleet in one statement: the insert that
-// finds the key taken affects no row. Of concurrent calls with the same
-// node and id exactly one inserts (PostgreSQL makes the others wait for it,
-// SQLite has one writer).
-func (db *DB) RememberBatch(ctx context.Context, node, id string, at time.Time) (bool, error) {
+// RememberBatch implements store.Fleet. A fresh claim costs one
+// statement: the insert that finds the key taken affects no row. Of
+// concurrent calls with the same node and id exactly one inserts
+// (PostgreSQL makes the others wait for it, SQLite has one writer); the
+// others then read the claim. A claim forgotten between the two is claimed
+// again.
+func (db *DB) RememberBatch(ctx context.Context, node, id, owner string, at time.Time) (store.BatchClaim, error) {
 	doing := fmt.Sprintf("remembering batch %q of node %q", id, node)
-	if node == "" || id == "" {
-		return false, invalid("%s: node and batch id must not be empty", doing)
+	if node == "" || id == "" || owner == "" {
+		return store.BatchClaim{}, invalid("%s: node, batch id and owner must not be empty", doing)
 	}
-	res, err := db.w.ExecContext(ctx, `INSERT INTO ingest_batches (node, id, seen_at) VALUES ($1, $2, $3)
-		ON CONFLICT (node, id) DO NOTHING`, node, id, at.UnixMicro())
+	for attempt := 0; ; attempt++ {
+		res, err := db.w.ExecContext(ctx, `INSERT INTO ingest_batches (node, id, seen_at, owner, confirmed)
+			VALUES ($1, $2, $3, $4, FALSE) ON CONFLICT (node, id) DO NOTHING`, node, id, at.UnixMicro(), owner)
+		if err != nil {
+			return store.BatchClaim{}, db.fail(doing, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return store.BatchClaim{}, db.fail(doing, err)
+		}
+		if n == 1 {
+			return store.BatchClaim{Fresh: true, Owner: owner}, nil
+		}
+		var c store.BatchClaim
+		err = db.r.QueryRowContext(ctx, `SELECT owner, confirmed FROM ingest_batches WHERE node = $1 AND id = $2`,
+			node, id).Scan(&c.Owner, &c.Confirmed)
+		if errors.Is(err, sql.ErrNoRows) && attempt < maxClaimAttempts {
+			continue // forgotten since the insert
+		}
+		if err != nil {
+			return store.BatchClaim{}, db.fail(doing, err)
+		}
+		return c, nil
+	}
+}
+
+// maxClaimAttempts bounds RememberBatch's retries when a claim it found
+// taken is forgotten before it can be read.
+const maxClaimAttempts = 3
+
+// TakeOverBatch implements store.Fleet in one compare-and-set statement:
+// PostgreSQL makes a concurrent update wait and then evaluates the
+// condition again on the row it wrote, SQLite has one writer.
+func (db *DB) TakeOverBatch(ctx context.Context, node, id, from, to string) (bool, error) {
+	doing := fmt.Sprintf("taking over batch %q of node %q", id, node)
+	if to == "" {
+		return false, invalid("%s: the new owner must not be empty", doing)
+	}
+	res, err := db.w.ExecContext(ctx, `UPDATE ingest_batches SET owner = $1
+		WHERE node = $2 AND id = $3 AND owner = $4 AND NOT confirmed`, to, node, id, from)
 	if err != nil {
 		return false, db.fail(doing, err)
 	}
@@ -31,6 +75,55 @@ func (db *DB) RememberBatch(ctx context.Context, node, id string, at time.Time) 
 		return false, db.fail(doing, err)
 	}
 	return n == 1, nil
+}
+
+// confirmRows is how many keys one ConfirmBatches statement carries.
+const confirmRows = 256
+
+// ConfirmBatches implements store.Fleet with multi-row UPDATEs, the keys
+// sorted so that concurrent calls lock rows in much the same order.
+func (db *DB) ConfirmBatches(ctx context.Context, keys []store.BatchKey) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	doing := fmt.Sprintf("confirming %d batches", len(keys))
+	keys = slices.Clone(keys)
+	slices.SortFunc(keys, func(a, b store.BatchKey) int {
+		return cmp.Or(strings.Compare(a.Node, b.Node), strings.Compare(a.ID, b.ID))
+	})
+	keys = slices.Compact(keys)
+	const head = `UPDATE ingest_batches SET confirmed = TRUE WHERE NOT confirmed AND (node, id) IN (VALUES `
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var full *sql.Stmt
+		args := make([]any, 0, 2*min(len(keys), confirmRows))
+		for start := 0; start < len(keys); start += confirmRows {
+			part := keys[start:min(start+confirmRows, len(keys))]
+			stmt := full
+			if stmt == nil || len(part) < confirmRows {
+				s, err := tx.PrepareContext(ctx, head+placeholders(len(part), 2, db.d.Anonymous)+`)`)
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				if len(part) == confirmRows {
+					full = s
+				}
+				stmt = s
+			}
+			args = args[:0]
+			for _, k := range part {
+				args = append(args, k.Node, k.ID)
+			}
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return db.fail(doing, err)
+	}
+	return nil
 }
 
 // ForgetBatch implements store.Fleet.
