@@ -9,12 +9,22 @@
 //	go run ./test/bench/ingest --soak --duration 2m
 //
 // Simulated agents each have their own node name, agent token and series
-// (cpu, mem, disk; procstat in the soak). Every request body is generated
-// and gzipped before the clock starts, so the generator's own CPU is
-// small (and reported). Each phase gets a fresh data directory and a
-// fresh influxd, stops by itself, and every child process is killed when
-// the command exits, even on an error or ^C (own process group, and
-// Pdeathsig if the command itself dies).
+// (cpu, mem, disk; procstat in the soak), and run an approved release of
+// the first-party plugin system, as a real fleet does: before the clock
+// starts, each registry is given that release the real way (the vigil
+// and vigil-registry command lines of scripts/run.sh: publisher token,
+// signing key, register, package, publish with its evaluation, approve),
+// every agent reports its inventory (PUT /v1/nodes/{node}/inventory), and
+// a probe point tagged plugin=system must come back from the query API
+// without the unapproved tag, or the phase fails. vigil is built and the
+// release packaged once per run, then published into each phase's fresh
+// registry.
+//
+// Every request body is generated and gzipped before the clock starts, so
+// the generator's own CPU is small (and reported). Each phase gets a
+// fresh data directory and a fresh influxd, stops by itself, and every
+// child process is killed when the command exits, even on an error or ^C
+// (own process group, and Pdeathsig if the command itself dies).
 //
 // It prints, per phase, points/s acknowledged (and for forward, landed in
 // InfluxDB), server CPU and RSS from /proc, request latency and errors by

@@ -166,7 +166,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	b := &bench{o: o, work: work, log: stderr, registry: o.registryBin}
 	needRegistry := o.soak || slices.Contains(o.modes, modeEmbedded) || slices.Contains(o.modes, modeForward)
 	if needRegistry && b.registry == "" {
-		if b.registry, err = buildRegistry(ctx, work, stderr); err != nil {
+		if b.registry, err = buildBinary(ctx, work, "vigil-registry", registryPkg, stderr); err != nil {
+			fmt.Fprintf(stderr, "ingest: %v\n", err)
+			return exitError
+		}
+	}
+	if needRegistry {
+		if b.release, err = prepareRelease(ctx, work, stderr); err != nil {
 			fmt.Fprintf(stderr, "ingest: %v\n", err)
 			return exitError
 		}
@@ -205,16 +211,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitMet
 }
 
-// buildRegistry builds vigil-registry as `make build` does, into dir.
-func buildRegistry(ctx context.Context, dir string, log io.Writer) (string, error) {
-	out := filepath.Join(dir, "vigil-registry")
-	fmt.Fprintln(log, "building vigil-registry")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "grpcnotrace", "-ldflags", "-s -w",
-		"-o", out, "github.com/vigilmon/vigil/registry/cmd/vigil-registry")
+// Packages of the binaries the bench builds.
+const (
+	registryPkg = "github.com/vigilmon/vigil/registry/cmd/vigil-registry"
+	vigilPkg    = "github.com/vigilmon/vigil/agent/cmd/vigil"
+)
+
+// buildBinary builds the command pkg as `make build` does, into dir/name.
+func buildBinary(ctx context.Context, dir, name, pkg string, log io.Writer) (string, error) {
+	out := filepath.Join(dir, name)
+	fmt.Fprintln(log, "building "+name)
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "grpcnotrace", "-ldflags", "-s -w", "-o", out, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("building vigil-registry (run from the repository): %w", err)
+		return "", fmt.Errorf("building %s (run from the repository): %w", name, err)
 	}
 	return out, nil
 }

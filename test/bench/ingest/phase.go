@@ -28,8 +28,9 @@ const rssPeriod = 250 * time.Millisecond
 // bench is one run of the throughput phases.
 type bench struct {
 	o        options
-	registry string // the vigil-registry binary
-	work     string // the temporary directory; one subdirectory per phase
+	registry string   // the vigil-registry binary
+	release  *release // what the registry's phases publish and approve
+	work     string   // the temporary directory; one subdirectory per phase
 	fleet    *fleet
 	pool     []batch
 	log      io.Writer
@@ -125,10 +126,11 @@ func (b *bench) runPhase(ctx context.Context, mode string) (*phaseReport, error)
 		servers = append([]server{{name: "registry", pid: reg.pid}}, servers...)
 	}
 	ep.batchID = fmt.Sprintf("bench-%s-%d", mode, time.Now().UnixNano())
-	if err := probe(ctx, client, ep, b.fleet.agents[0].node); err != nil {
-		if reg != nil {
-			err = fmt.Errorf("%w; registry log:\n%s", err, tail(reg.logPath))
+	if reg != nil {
+		if err := b.setupApproved(ctx, client, reg, ep, mode); err != nil {
+			return nil, fmt.Errorf("%w; registry log:\n%s", err, tail(reg.logPath))
 		}
+	} else if err := probe(ctx, client, ep, b.fleet.agents[0].node); err != nil {
 		return nil, err
 	}
 

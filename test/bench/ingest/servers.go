@@ -167,27 +167,33 @@ func (r *registry) agentTokens(ctx context.Context, c *http.Client, nodes []stri
 }
 
 func (r *registry) agentToken(ctx context.Context, c *http.Client, node string) (string, error) {
-	body, _ := json.Marshal(map[string]string{"role": "agent", "node": node})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url+"/v1/tokens", bytes.NewReader(body))
+	return r.token(ctx, c, "the token of "+node, map[string]string{"role": "agent", "node": node})
+}
+
+// token creates a token as the admin (POST /v1/tokens with req) and
+// returns its secret; what names it in errors.
+func (r *registry) token(ctx context.Context, c *http.Client, what string, req map[string]string) (string, error) {
+	body, _ := json.Marshal(req)
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url+"/v1/tokens", bytes.NewReader(body))
 	if err != nil {
-		return "", fmt.Errorf("creating the token of %s: %w", node, err)
+		return "", fmt.Errorf("creating %s: %w", what, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+r.admin)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(req)
+	hreq.Header.Set("Authorization", "Bearer "+r.admin)
+	hreq.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(hreq)
 	if err != nil {
-		return "", fmt.Errorf("creating the token of %s: %w", node, err)
+		return "", fmt.Errorf("creating %s: %w", what, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode != http.StatusCreated {
-		return "", fmt.Errorf("creating the token of %s: %s %s", node, resp.Status, bytes.TrimSpace(b))
+		return "", fmt.Errorf("creating %s: %s %s", what, resp.Status, bytes.TrimSpace(b))
 	}
 	var tok struct {
 		Secret string `json:"secret"`
 	}
 	if err := json.Unmarshal(b, &tok); err != nil || tok.Secret == "" {
-		return "", fmt.Errorf("creating the token of %s: no secret in %s", node, b)
+		return "", fmt.Errorf("creating %s: no secret in %s", what, b)
 	}
 	return tok.Secret, nil
 }

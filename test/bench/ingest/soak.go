@@ -64,7 +64,7 @@ func (b *bench) runSoak(ctx context.Context) (*soakReport, error) {
 		return nil, err
 	}
 	ep := endpoint{url: reg.url + "/v1/write", tokens: tokens, batchID: fmt.Sprintf("soak-%d", time.Now().UnixNano())}
-	if err := probe(ctx, client, ep, b.fleet.agents[0].node); err != nil {
+	if err := b.setupApproved(ctx, client, reg, ep, "soak"); err != nil {
 		return nil, fmt.Errorf("%w; registry log:\n%s", err, tail(reg.logPath))
 	}
 	perAgent := make([][]batch, len(b.fleet.agents))
