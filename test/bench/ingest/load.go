@@ -51,6 +51,9 @@ type tally struct {
 	latencies  []time.Duration
 	errors     map[string]int // by status code, or "timeout" / "transport"
 	firstError string
+	// pushedBack counts 429 and 503 answers retried after their
+	// Retry-After, as agents do: a server's back-pressure, not a failure.
+	pushedBack int64
 }
 
 func newTally() *tally { return &tally{errors: map[string]int{}} }
@@ -59,6 +62,7 @@ func (t *tally) merge(o *tally) {
 	t.requests += o.requests
 	t.bodies += o.bodies
 	t.acked += o.acked
+	t.pushedBack += o.pushedBack
 	t.latencies = append(t.latencies, o.latencies...)
 	for k, v := range o.errors {
 		t.errors[k] += v
@@ -98,16 +102,18 @@ func send(ctx context.Context, c *http.Client, ep endpoint, b *batch, id string,
 			t.acked += int64(b.points)
 			return true
 		}
-		t.fail(strconv.Itoa(status), msg)
 		if status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable {
+			t.fail(strconv.Itoa(status), msg)
 			return false
 		}
 		if retry < 0 {
 			retry = time.Second
 		}
 		if time.Now().Add(retry).After(giveUp) {
+			t.fail(strconv.Itoa(status), msg)
 			return false
 		}
+		t.pushedBack++
 		select {
 		case <-ctx.Done():
 			return false

@@ -96,7 +96,8 @@ func TestRunLoadSendsEveryBodyOnce(t *testing.T) {
 }
 
 // TestRunLoadRetriesOverload checks that 503 and 429 are retried after
-// Retry-After with the same batch id, and a 400 is counted and not retried.
+// Retry-After with the same batch id and counted as pushed back, not as
+// errors, and a 400 is counted as an error and not retried.
 func TestRunLoadRetriesOverload(t *testing.T) {
 	rec := &recorder{tokens: map[string]int{}, answer: func(n int) (int, string) {
 		switch n {
@@ -114,15 +115,18 @@ func TestRunLoadRetriesOverload(t *testing.T) {
 	pool := testPool(t, 1, 3, 20)
 	ep := endpoint{url: srv.URL, batchID: "t"}
 	r := runLoad(context.Background(), newClient(1), ep, pool, 1, time.Now().Add(time.Hour))
-	if diff := cmp.Diff(map[string]int{"503": 1, "429": 1, "400": 1}, r.errors); diff != "" {
+	if r.pushedBack != 2 {
+		t.Errorf("pushed back %d, want 2 (the 503 and the 429)", r.pushedBack)
+	}
+	if diff := cmp.Diff(map[string]int{"400": 1}, r.errors); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)
 	}
 	// Body 0 acked on its third try; body 1 refused for good; body 2 acked.
 	if diff := cmp.Diff([]string{"t-0", "t-2"}, rec.ids); diff != "" {
 		t.Errorf("acked batch ids (-want +got):\n%s", diff)
 	}
-	if r.acked != 40 || r.requests != 5 || r.firstError != `503: {"error":"busy"}` {
-		t.Errorf("acked %d in %d requests, first error %q; want 40 in 5, the 503", r.acked, r.requests, r.firstError)
+	if r.acked != 40 || r.requests != 5 || r.firstError != `400: {"error":"busy"}` {
+		t.Errorf("acked %d in %d requests, first error %q; want 40 in 5, the 400", r.acked, r.requests, r.firstError)
 	}
 }
 

@@ -54,6 +54,8 @@ type phaseReport struct {
 	// "transport"; FirstError is the first one's answer.
 	Errors     map[string]int `json:"errors"`
 	FirstError string         `json:"first_error,omitempty"`
+	// PushedBack counts 429/503 answers retried after Retry-After.
+	PushedBack int64 `json:"pushed_back"`
 }
 
 // landed is, for forward, what reached InfluxDB.
@@ -145,7 +147,7 @@ func (b *bench) runPhase(ctx context.Context, mode string) (*phaseReport, error)
 		Mode: mode, Seconds: lr.end.Sub(lr.start).Seconds(), Requests: lr.requests,
 		Bodies: lr.bodies, AckedPoints: lr.acked, PoolRanOut: lr.ranOut,
 		GeneratorCore: selfCores(before, after), Latency: summarize(lr.latencies),
-		Errors: lr.errors, FirstError: lr.firstError,
+		Errors: lr.errors, FirstError: lr.firstError, PushedBack: lr.pushedBack,
 	}
 	rep.AckedRate = float64(lr.acked) / rep.Seconds
 	if ctx.Err() != nil {

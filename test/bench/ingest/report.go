@@ -145,6 +145,9 @@ func (r *benchReport) writeText(w io.Writer) {
 		if p.FirstError != "" {
 			fmt.Fprintf(w, "          first error: %s\n", p.FirstError)
 		}
+		if p.PushedBack > 0 {
+			fmt.Fprintf(w, "          pushed back: %d requests answered 429/503 and retried after Retry-After, as agents do\n", p.PushedBack)
+		}
 		if p.PoolRanOut {
 			fmt.Fprintf(w, "          (the pre-generated bodies ran out before the phase's end)\n")
 		}

@@ -25,6 +25,7 @@ type soakReport struct {
 	AckedRate   float64        `json:"points_per_second_acked"`
 	Errors      map[string]int `json:"errors"`
 	FirstError  string         `json:"first_error,omitempty"`
+	PushedBack  int64          `json:"pushed_back"`
 	Latency     latency        `json:"latency"`
 	CPUCores    float64        `json:"registry_cpu_cores"`
 	Generator   float64        `json:"generator_cpu_cores"`
@@ -86,7 +87,7 @@ func (b *bench) runSoak(ctx context.Context) (*soakReport, error) {
 	}
 	r := &soakReport{
 		Agents: len(perAgent), Interval: b.o.interval.String(), Seconds: lr.end.Sub(lr.start).Seconds(),
-		Requests: lr.requests, AckedPoints: lr.acked, Errors: lr.errors, FirstError: lr.firstError,
+		Requests: lr.requests, AckedPoints: lr.acked, Errors: lr.errors, FirstError: lr.firstError, PushedBack: lr.pushedBack,
 		Latency: summarize(lr.latencies), CPUCores: cores(before, after)[0], Generator: selfCores(before, after),
 		RSS: soakMemory(samples, 10*time.Second),
 	}
@@ -157,6 +158,9 @@ func (r *soakReport) writeText(w io.Writer) {
 		r.Requests, thousands(float64(r.AckedPoints)), thousands(r.AckedRate), errorText(r.Errors))
 	if r.FirstError != "" {
 		fmt.Fprintf(w, "  first error: %s\n", r.FirstError)
+	}
+	if r.PushedBack > 0 {
+		fmt.Fprintf(w, "  pushed back: %d requests answered 429/503 and retried after Retry-After\n", r.PushedBack)
 	}
 	fmt.Fprintf(w, "  latency p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", r.Latency.P50, r.Latency.P99, r.Latency.Max)
 	fmt.Fprintf(w, "  CPU cores: registry %.2f; generator %.2f\n", r.CPUCores, r.Generator)
