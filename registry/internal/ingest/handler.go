@@ -46,6 +46,11 @@ type PointWriter interface {
 	Write(ctx context.Context, points []metrics.Point) error
 }
 
+// admitter is an optional capability of the PointWriter: saying, before a
+// body is read, that Write would refuse it now (an error with a
+// RetryAfter method), so that an overloaded store costs nothing more.
+type admitter interface{ Admit() error }
+
 // Config configures a Handler. Zero values take the defaults.
 type Config struct {
 	Catalog Catalog
@@ -112,6 +117,7 @@ type Handler struct {
 	log       hclog.Logger
 	mux       *http.ServeMux
 	lines     metrics.LineWriter // cfg.Metrics, if it takes line protocol as received
+	admit     admitter           // cfg.Metrics, if it can refuse a write before its body is read
 	tracker   *fleet.Tracker
 	approvals *approvals
 	dedupe    *dedupe
@@ -137,6 +143,7 @@ func New(cfg Config) *Handler {
 	// before confirming them leaves them to be taken over (see dedupe).
 	h.dedupe = newDedupe(cfg.Catalog, newOwner(), h.log)
 	h.lines, _ = cfg.Metrics.(metrics.LineWriter)
+	h.admit, _ = cfg.Metrics.(admitter)
 	for _, rt := range h.routes() {
 		h.mux.HandleFunc(rt.pattern, rt.fn)
 	}

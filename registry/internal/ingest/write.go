@@ -45,6 +45,11 @@ func (h *Handler) serveWrite(w http.ResponseWriter, r *http.Request, d dialect) 
 	if err := checkBatchID(batchID); err != nil {
 		return err
 	}
+	if h.admit != nil {
+		if err := h.admit.Admit(); err != nil {
+			return err // overloaded: the body is not worth reading
+		}
+	}
 
 	buf := h.bodies.get()
 	defer h.bodies.put(buf)

@@ -251,6 +251,24 @@ func (s *Store) WriteLines(ctx context.Context, points []metrics.Point, lines []
 	return s.append(len(points), lines)
 }
 
+// Admit returns the error Write would return (ErrQueueFull, with a
+// RetryAfter) while the queue is full, so that ingest can answer before
+// it reads and decodes a body it would have to refuse; nil otherwise.
+func (s *Store) Admit() error {
+	if !s.full.Load() {
+		return nil
+	}
+	if st := s.sp.Stats(); st.Bytes+min(admitHeadroom, s.opts.QueueMaxBytes/8) <= s.opts.QueueMaxBytes {
+		return nil // the forwarder made room since the last refusal
+	}
+	return queueFull{fmt.Errorf("%w (%d bytes: InfluxDB is down or slower than ingest)", ErrQueueFull, s.opts.QueueMaxBytes)}
+}
+
+// admitHeadroom is the room Admit wants in the queue before it lets
+// requests in again (an eighth of a smaller queue): about an agent's
+// largest batch.
+const admitHeadroom = 4 << 20
+
 // append queues n points of line protocol; they are durable when it
 // returns nil.
 func (s *Store) append(n int, lines []byte) error {

@@ -415,12 +415,18 @@ func TestQueueFull(t *testing.T) {
 	if s := st.Stats(); s.Refused != int64(refused*100) || s.Forwarded != 0 {
 		t.Errorf("stats while full: %+v; want %d refused, nothing forwarded", s, refused*100)
 	}
+	if err := st.Admit(); !errors.Is(err, influx.ErrQueueFull) {
+		t.Errorf("Admit while full = %v; want ErrQueueFull, so that ingest need not read the body", err)
+	}
 
 	proxy.up.Store(true)
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	if err := st.Flush(ctx); err != nil {
 		t.Fatalf("Flush once InfluxDB is back: %v", err)
+	}
+	if err := st.Admit(); err != nil {
+		t.Errorf("Admit once the queue drained = %v", err)
 	}
 	if err := st.Write(t.Context(), points("more", 10, 0)); err != nil {
 		t.Fatalf("Write once the queue drained: %v", err)
