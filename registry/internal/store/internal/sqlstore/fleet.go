@@ -77,9 +77,6 @@ func (db *DB) TakeOverBatch(ctx context.Context, node, id, from, to string) (boo
 	return n == 1, nil
 }
 
-// confirmRows is how many keys one ConfirmBatches statement carries.
-const confirmRows = 256
-
 // ConfirmBatches implements store.Fleet with multi-row UPDATEs, the keys
 // sorted so that concurrent calls lock rows in much the same order.
 func (db *DB) ConfirmBatches(ctx context.Context, keys []store.BatchKey) error {
@@ -92,33 +89,13 @@ func (db *DB) ConfirmBatches(ctx context.Context, keys []store.BatchKey) error {
 		return cmp.Or(strings.Compare(a.Node, b.Node), strings.Compare(a.ID, b.ID))
 	})
 	keys = slices.Compact(keys)
-	const head = `UPDATE ingest_batches SET confirmed = TRUE WHERE NOT confirmed AND (node, id) IN (VALUES `
+	order := make([]int, len(keys))
+	for i := range order {
+		order[i] = i
+	}
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		var full *sql.Stmt
-		args := make([]any, 0, 2*min(len(keys), confirmRows))
-		for start := 0; start < len(keys); start += confirmRows {
-			part := keys[start:min(start+confirmRows, len(keys))]
-			stmt := full
-			if stmt == nil || len(part) < confirmRows {
-				s, err := tx.PrepareContext(ctx, head+placeholders(len(part), 2, db.d.Anonymous)+`)`)
-				if err != nil {
-					return err
-				}
-				defer s.Close()
-				if len(part) == confirmRows {
-					full = s
-				}
-				stmt = s
-			}
-			args = args[:0]
-			for _, k := range part {
-				args = append(args, k.Node, k.ID)
-			}
-			if _, err := stmt.ExecContext(ctx, args...); err != nil {
-				return err
-			}
-		}
-		return nil
+		return execRows(ctx, tx, db.d.Anonymous, `UPDATE ingest_batches SET confirmed = TRUE WHERE NOT confirmed AND (node, id) IN (VALUES `, 2, `)`,
+			order, func(dst []any, i int) []any { return append(dst, keys[i].Node, keys[i].ID) })
 	})
 	if err != nil {
 		return db.fail(doing, err)

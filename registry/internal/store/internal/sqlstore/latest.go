@@ -182,10 +182,11 @@ func newest(n int, compare func(a, b int) int, at func(int) time.Time) []int {
 	return out
 }
 
-// upsertRows is how many rows one INSERT statement carries: enough to
-// amortise a statement's round trip and parse, few enough to stay far below
-// both databases' limits on parameters (SQLite 32766, PostgreSQL 65535).
-const upsertRows = 256
+// statementRows is how many rows one multi-row statement carries: enough
+// to amortise a statement's round trip and parse, few enough to stay far
+// below both databases' limits on parameters (SQLite 32766, PostgreSQL
+// 65535).
+const statementRows = 256
 
 // upsert writes the rows order names in one transaction, through prepared
 // multi-row INSERTs: head is "INSERT INTO t (c1, ..., cN) VALUES " for
@@ -196,33 +197,38 @@ func (db *DB) upsert(ctx context.Context, head string, cols int, tail string, or
 	if len(order) == 0 {
 		return nil
 	}
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		var full *sql.Stmt
-		buf := make([]any, 0, min(len(order), upsertRows)*cols)
-		for start := 0; start < len(order); start += upsertRows {
-			rows := order[start:min(start+upsertRows, len(order))]
-			stmt := full
-			if stmt == nil || len(rows) < upsertRows {
-				s, err := tx.PrepareContext(ctx, head+placeholders(len(rows), cols, db.d.Anonymous)+tail)
-				if err != nil {
-					return err
-				}
-				defer s.Close()
-				if len(rows) == upsertRows {
-					full = s
-				}
-				stmt = s
-			}
-			buf = buf[:0]
-			for _, i := range rows {
-				buf = args(buf, i)
-			}
-			if _, err := stmt.ExecContext(ctx, buf...); err != nil {
+	return db.tx(ctx, func(tx *sql.Tx) error { return execRows(ctx, tx, db.d.Anonymous, head, cols, tail, order, args) })
+}
+
+// execRows runs, in tx, head + "(row), (row), ..." + tail for the rows
+// order names, statementRows rows a statement (the full-size statement is
+// prepared once), args appending one row's cols values.
+func execRows(ctx context.Context, tx *sql.Tx, anonymous bool, head string, cols int, tail string, order []int, args func(dst []any, i int) []any) error {
+	var full *sql.Stmt
+	buf := make([]any, 0, min(len(order), statementRows)*cols)
+	for start := 0; start < len(order); start += statementRows {
+		rows := order[start:min(start+statementRows, len(order))]
+		stmt := full
+		if stmt == nil || len(rows) < statementRows {
+			s, err := tx.PrepareContext(ctx, head+placeholders(len(rows), cols, anonymous)+tail)
+			if err != nil {
 				return err
 			}
+			defer s.Close()
+			if len(rows) == statementRows {
+				full = s
+			}
+			stmt = s
 		}
-		return nil
-	})
+		buf = buf[:0]
+		for _, i := range rows {
+			buf = args(buf, i)
+		}
+		if _, err := stmt.ExecContext(ctx, buf...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // placeholders returns "($1, $2), ($3, $4)" for 2 rows of 2 columns, or
