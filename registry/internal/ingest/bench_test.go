@@ -239,3 +239,38 @@ func BenchmarkGunzip(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecodePlain compares decodeV2 with decode, which takes the fast
+// path (decodePlain), on an agent's batch: benchBatch's points as an agent
+// sends them, with the node and plugin tags, tags sorted.
+//
+//	go test -run '^$' -bench 'Decode' -benchtime 200x -count 3 ./registry/internal/ingest/
+func BenchmarkDecodePlain(b *testing.B) {
+	var lp bytes.Buffer
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second).UnixNano()
+	for i := range benchPoints {
+		fmt.Fprintf(&lp, "cpu,cpu=cpu%d,host=web-%d,node=web-1,plugin=system,region=eu-west-1 usage_user=%d.%03d,usage_system=%d.%03d,processes=%di %d\n",
+			i%64, i/64%16, i%97, i%1000, i%13, i%997, 100+i%50, t0+int64(i)*int64(time.Millisecond))
+	}
+	body := lp.Bytes()
+	r := rules{node: "web-1", unit: 1, approve: func(context.Context, string, string) (verdict, string, error) { return approved, "", nil }}
+	for _, tc := range []struct {
+		name   string
+		decode func(context.Context, []byte, rules, *decoded) error
+	}{
+		{"v2", decodeV2},
+		{"plain", decode},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var d decoded
+			start, m0 := startReport(b)
+			for range b.N {
+				d.reset()
+				if err := tc.decode(context.Background(), body, r, &d); err != nil || len(d.points) != benchPoints || !d.verbatim {
+					b.Fatalf("decode: %v, %d points, verbatim %v", err, len(d.points), d.verbatim)
+				}
+			}
+			reportPoints(b, start, m0)
+		})
+	}
+}

@@ -90,10 +90,22 @@ func (d *decoded) firstError() lineError {
 // long as d is not reset. It returns an error only when the approval check
 // fails: bad lines are recorded in d.
 //
+// A body in the plain form (an agent's batch) takes the fast path,
+// decodePlain, which yields the same d; any other body goes through
+// decodeV2.
+func decode(ctx context.Context, body []byte, r rules, d *decoded) error {
+	if ok, err := decodePlain(ctx, body, r, d); ok || err != nil {
+		return err
+	}
+	return decodeV2(ctx, body, r, d)
+}
+
+// decodeV2 is decode with the line-protocol v2 decoder, for any body.
+//
 // Positions: the decoder reports its syntax errors as line and column;
 // for the errors found here, the position is worked out from where the
 // decoder's slices lie in body (see cursor).
-func decode(ctx context.Context, body []byte, r rules, d *decoded) error {
+func decodeV2(ctx context.Context, body []byte, r rules, d *decoded) error {
 	s := &decodeState{body: body, str: string(body), r: r, d: d, cur: cursor{body: body, line: 1}}
 	// A body can only be handed over verbatim if none of its lines needs
 	// rewriting; two whole-body scans (memchr-fast) rule out escapes and

@@ -6,7 +6,9 @@
 //
 // A write is authenticated (an agent token bound to a node, or the admin),
 // its body read within limits (gzip or plain, a bounded decompression),
-// decoded with influxdata/line-protocol v2 and judged line by line (valid
+// decoded (an agent's batch, in the plain form, by a fast path proven by
+// differential fuzzing to decode as influxdata/line-protocol v2 does; any
+// other body by v2 itself) and judged line by line (valid
 // point, right node, approved plugin), so that good lines are stored and
 // bad ones are answered as line:column: reason, as InfluxDB's partial
 // writes are. A replayed batch id is acknowledged and dropped. Good points
