@@ -66,12 +66,15 @@ type decoded struct {
 	verbatim bool
 }
 
+// reset empties d for the next request and drops every reference to the
+// last one's body. Past len, the arrays are always zero: whatever shortens
+// one of them clears what it cuts off (see record and check), so clearing
+// up to len is enough — and much less than cap after one large batch.
 func (d *decoded) reset() {
-	// Drop every reference to the last request's body, beyond len too.
-	clear(d.points[:cap(d.points)])
-	clear(d.tags[:cap(d.tags)])
-	clear(d.fields[:cap(d.fields)])
-	clear(d.nodes[:cap(d.nodes)])
+	clear(d.points)
+	clear(d.tags)
+	clear(d.fields)
+	clear(d.nodes)
 	d.points, d.tags, d.fields, d.errs, d.nodes = d.points[:0], d.tags[:0], d.fields[:0], d.errs[:0], d.nodes[:0]
 	d.lines, d.rejected, d.flagged = 0, 0, 0
 	d.verbatim = false
@@ -346,6 +349,7 @@ func (s *decodeState) check(ctx context.Context, l *line) error {
 	if len(p.Fields) != len(d.fields)-l.field0 {
 		l.layout.ok = false
 	}
+	clear(d.fields[l.field0+len(p.Fields):])
 	d.fields = d.fields[:l.field0+len(p.Fields)]
 	d.points = append(d.points, p)
 	if n := len(d.nodes); n == 0 || d.nodes[n-1] != node && !slices.Contains(d.nodes, node) {
@@ -379,10 +383,14 @@ func (s *decodeState) addTag(tag0 int, key, value string) {
 	}
 }
 
+// maxUnsortedFields is the most fields of a line uniqueFields leaves in
+// their order; it sorts more by key, to find duplicates in n log n.
+const maxUnsortedFields = 16
+
 // uniqueFields keeps the last of fields with the same key, as InfluxDB
 // does, and returns the shortened slice.
 func uniqueFields(fs []metrics.Field) []metrics.Field {
-	if len(fs) > 16 {
+	if len(fs) > maxUnsortedFields {
 		slices.SortStableFunc(fs, func(a, b metrics.Field) int { return strings.Compare(a.Key, b.Key) })
 		out := fs[:0]
 		for i := range fs {

@@ -239,6 +239,50 @@ func TestDecodeReusesPooledArrays(t *testing.T) {
 	}
 }
 
+// TestResetDropsTheBody: once reset, a pooled decoded holds nothing of the
+// last body anywhere in its arrays, up to their capacity, whichever path
+// decoded it and however its lines were cut short: a duplicate field
+// (fields shortened), a rejected line (tags and fields dropped), a plain
+// body that turns out not to be (decodePlain gives up half way).
+func TestResetDropsTheBody(t *testing.T) {
+	r := rules{node: "web-1", unit: 1}
+	var d decoded
+	for _, body := range []string{
+		strings.Repeat("cpu,node=web-1,plugin=p a=1,b=2,c=3 1\n", 50),
+		strings.Repeat("cpu,host=h a=1,a=2,b=3 1\n", 50),
+		"cpu,host=h a=1 1\nbad line\ncpu,b=1,a=2 v=1 2\ncpu v=1 NaN\n",
+		strings.Repeat("cpu,node=web-1 a=1,b=2 1\n", 30) + "cpu,node=web-1 a=1,a=2 2\n",
+	} {
+		if err := decode(context.Background(), []byte(body), r, &d); err != nil {
+			t.Fatal(err)
+		}
+		d.reset()
+		if !isReset(&d) {
+			t.Fatalf("after %q: not reset: %+v", body, summarize(&d))
+		}
+		for i, p := range d.points[:cap(d.points)] {
+			if p.Measurement != "" || p.Tags != nil || p.Fields != nil || p.Time != 0 {
+				t.Fatalf("after %q: points[%d] past len holds %+v", body, i, p)
+			}
+		}
+		for i, tg := range d.tags[:cap(d.tags)] {
+			if tg != (metrics.Tag{}) {
+				t.Fatalf("after %q: tags[%d] past len holds %+v", body, i, tg)
+			}
+		}
+		for i, f := range d.fields[:cap(d.fields)] {
+			if f != (metrics.Field{}) {
+				t.Fatalf("after %q: fields[%d] past len holds %+v", body, i, f)
+			}
+		}
+		for i, n := range d.nodes[:cap(d.nodes)] {
+			if n != "" {
+				t.Fatalf("after %q: nodes[%d] past len holds %q", body, i, n)
+			}
+		}
+	}
+}
+
 func TestParseTime(t *testing.T) {
 	tests := []struct {
 		in   string

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"slices"
-	"strconv"
 	"unicode/utf8"
 
 	"github.com/vigilmon/vigil/registry/internal/metrics"
@@ -183,9 +182,12 @@ func (p *plainState) line(ctx context.Context, i int) (int, bool, error) {
 		}
 	}
 	pt.Tags = d.tags[tag0:len(d.tags):len(d.tags)]
-	pt.Fields = uniqueFields(d.fields[field0:len(d.fields):len(d.fields)])
-	if len(pt.Fields) != len(d.fields)-field0 {
-		return 0, false, nil // a duplicate field: decodeV2 keeps the last
+	pt.Fields = d.fields[field0:len(d.fields):len(d.fields)]
+	if dup := hasDuplicateField(pt.Fields); dup || len(pt.Fields) > maxUnsortedFields {
+		// Many fields are sorted as decodeV2 sorts them (uniqueFields).
+		if dup || len(uniqueFields(pt.Fields)) != len(pt.Fields) {
+			return 0, false, nil // a duplicate field: decodeV2 keeps the last
+		}
 	}
 	d.points = append(d.points, pt)
 	d.lines++
@@ -233,12 +235,9 @@ func (p *plainState) value(v0 int) (metrics.Value, int, bool) {
 		case 'u':
 			return metrics.Value{}, 0, false // InfluxDB 1.x takes no unsigned integers
 		}
-		if !plainFloat(b[v0:e]) {
-			return metrics.Value{}, 0, false
-		}
-		f, err := strconv.ParseFloat(str[v0:e], 64)
-		if err != nil {
-			return metrics.Value{}, 0, false // out of range: decodeV2 rejects it
+		f, ok := parsePlainFloat(str[v0:e])
+		if !ok {
+			return metrics.Value{}, 0, false // not plain, or out of range: decodeV2 rejects it
 		}
 		return metrics.Value{Kind: metrics.Float, F: f}, e, true
 	}
@@ -257,4 +256,21 @@ func (p *plainState) judge(ctx context.Context, node, plugin string) (verdict, e
 	}
 	p.judged, p.lastNode, p.lastPlugin, p.lastVerdict = true, node, plugin, v
 	return v, nil
+}
+
+// hasDuplicateField reports whether two of fs have the same key, for at
+// most maxUnsortedFields fields (false past that: uniqueFields sorts them).
+// It only reads, unlike uniqueFields, which rewrites fs in place.
+func hasDuplicateField(fs []metrics.Field) bool {
+	if len(fs) > maxUnsortedFields {
+		return false
+	}
+	for i := 1; i < len(fs); i++ {
+		for j := range i {
+			if fs[i].Key == fs[j].Key {
+				return true
+			}
+		}
+	}
+	return false
 }
