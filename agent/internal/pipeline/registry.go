@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -19,6 +18,10 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	// klauspost's gzip: the same format and API as compress/gzip, twice
+	// as fast at level 1, and its output inflates ~20% faster at the
+	// registry (and InfluxDB) — which gunzips every agent's batches.
+	"github.com/klauspost/compress/gzip"
 )
 
 // RegistryConfig configures the registry output.
