@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -101,7 +102,10 @@ func (a *approvals) inventory(ctx context.Context, node string) (map[string]stri
 	if len(a.inventories) >= maxCached {
 		clear(a.inventories)
 	}
-	a.inventories[node] = c
+	// node may be a piece of a request's body: keyed by it, the cache
+	// would keep the whole body alive (a map assignment stores the new
+	// key even when the entry exists).
+	a.inventories[strings.Clone(node)] = c
 	a.mu.Unlock()
 	return c.plugins, nil
 }
@@ -130,7 +134,7 @@ func (a *approvals) state(ctx context.Context, plugin, version string) (store.St
 	if len(a.states) >= maxCached {
 		clear(a.states)
 	}
-	a.states[key] = c
+	a.states[pluginVersion{strings.Clone(plugin), strings.Clone(version)}] = c // see inventory
 	a.mu.Unlock()
 	return c.state, nil
 }
