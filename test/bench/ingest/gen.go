@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/influxdata/line-protocol/v2/lineprotocol"
+	// compressed as the agent's registry output compresses its batches
+	"github.com/klauspost/compress/gzip"
 )
 
 // fleet is the simulated agents and what each of them collects. An
@@ -25,6 +26,7 @@ type fleet struct {
 	agents []simAgent
 	start  int64 // Unix ns of interval 0
 	step   int64 // ns between two intervals
+	fields fieldSet
 }
 
 // simAgent is one simulated agent.
@@ -45,18 +47,36 @@ type tag struct{ key, value string }
 
 // shape is what each simulated agent collects: a cpu series per core
 // plus the total, one mem series, a disk series per mount, and procs(a)
-// procstat series for agent a (nil: none).
+// procstat series for agent a (nil: none), each point with the fields of
+// fields.
 type shape struct {
 	cores, disks int
 	procs        func(agent int) int
+	fields       fieldSet
 }
 
+// fieldSet is which fields the cpu, mem and disk points carry.
+type fieldSet string
+
+const (
+	// systemFields are the fields plugins/system writes (cpu.go's
+	// cpuFields, memory.go's memFields, disk.go's diskFields): 11, 8 and
+	// 7 a point, ~390 bytes a line. It is what an agent running the
+	// system plugin sends, and the default.
+	systemFields fieldSet = "system"
+	// lightFields are 3 fields a point (~140 bytes a line), the bench's
+	// points until 2026-12: InfluxDB takes twice as many of them a second.
+	lightFields fieldSet = "light"
+)
+
+var fieldSets = []string{string(systemFields), string(lightFields)}
+
 // benchShape is the agent of the throughput phases: 14 series.
-var benchShape = shape{cores: 8, disks: 4}
+func benchShape(fields fieldSet) shape { return shape{cores: 8, disks: 4, fields: fields} }
 
 // soakShape gives each soak agent 100 to 200 series, so one collection
 // interval is one batch of 100–200 points.
-var soakShape = shape{cores: 8, disks: 4, procs: func(a int) int { return 86 + (a*7919)%101 }}
+var soakShape = shape{cores: 8, disks: 4, procs: func(a int) int { return 86 + (a*7919)%101 }, fields: lightFields}
 
 var mounts = [...]struct{ path, device, fstype string }{
 	{"/", "vda1", "ext4"}, {"/boot", "vda2", "ext4"}, {"/home", "vdb1", "xfs"}, {"/var", "vdc1", "xfs"},
@@ -66,7 +86,7 @@ var mounts = [...]struct{ path, device, fstype string }{
 // newFleet builds n agents named sim-0001, sim-0002, … with the given
 // shape; interval 0 is at start, the next ones every step.
 func newFleet(n int, sh shape, start time.Time, step time.Duration) *fleet {
-	f := &fleet{agents: make([]simAgent, n), start: start.UnixNano(), step: int64(step)}
+	f := &fleet{agents: make([]simAgent, n), start: start.UnixNano(), step: int64(step), fields: sh.fields}
 	for a := range f.agents {
 		node := fmt.Sprintf("sim-%04d", a+1)
 		base := []tag{{"node", node}, {"plugin", "system"}}
@@ -195,6 +215,11 @@ func (e *bodyEncoder) lineProtocol(f *fleet, spec batchSpec) ([]byte, error) {
 			e.lp.AddTag(t.key, t.value)
 		}
 		x := mix(sr.seed ^ uint64(interval)*0x9e3779b97f4a7c15)
+		if f.fields == systemFields && sr.measurement != "procstat" {
+			addSystemFields(&e.lp, sr.measurement, x)
+			e.lp.EndLine(time.Unix(0, f.start+interval*f.step))
+			continue
+		}
 		switch sr.measurement {
 		case "cpu":
 			e.lp.AddField("processes", lineprotocol.IntValue(int64(150+x%100)))
@@ -220,6 +245,44 @@ func (e *bodyEncoder) lineProtocol(f *fleet, spec batchSpec) ([]byte, error) {
 		return nil, fmt.Errorf("encoding agent %s's points: %w", ag.node, err)
 	}
 	return e.lp.Bytes(), nil
+}
+
+// The fields of plugins/system, in the order its points carry them (cpu
+// in cpuFields' order, the others sorted by key, as the SDK sorts a map):
+// percentages are floats, sizes and counts integers.
+var systemFieldsOf = map[string][]systemField{
+	"cpu": floats("usage_user", "usage_system", "usage_idle", "usage_iowait", "usage_irq", "usage_softirq",
+		"usage_steal", "usage_nice", "usage_guest", "usage_guest_nice", "usage_active"),
+	"mem": {{"available", false}, {"available_percent", true}, {"buffers", false}, {"cached", false},
+		{"free", false}, {"total", false}, {"used", false}, {"used_percent", true}},
+	"disk": {{"free", false}, {"inodes_free", false}, {"inodes_total", false}, {"inodes_used", false},
+		{"total", false}, {"used", false}, {"used_percent", true}},
+}
+
+type systemField struct {
+	key   string
+	float bool
+}
+
+func floats(keys ...string) []systemField {
+	fs := make([]systemField, len(keys))
+	for i, k := range keys {
+		fs[i] = systemField{k, true}
+	}
+	return fs
+}
+
+// addSystemFields adds the fields plugins/system gives measurement m,
+// each value drawn from x.
+func addSystemFields(lp *lineprotocol.Encoder, m string, x uint64) {
+	for i, f := range systemFieldsOf[m] {
+		y := mix(x + uint64(i))
+		if f.float {
+			lp.AddField(f.key, percent(y))
+		} else {
+			lp.AddField(f.key, lineprotocol.IntValue(int64(1<<30+y%(500<<30))))
+		}
+	}
 }
 
 // percent is a float in [0, 100) with every digit a real collector's

@@ -83,18 +83,38 @@ func decodeBody(t *testing.T, gz []byte) (raw []byte, pts []decodedPoint) {
 	return raw, pts
 }
 
-// wantFields is the fields and kinds of each measurement.
-var wantFields = map[string]map[string]lineprotocol.ValueKind{
-	"cpu":      {"processes": lineprotocol.Int, "usage_system": lineprotocol.Float, "usage_user": lineprotocol.Float},
-	"mem":      {"available": lineprotocol.Int, "used": lineprotocol.Int, "used_percent": lineprotocol.Float},
-	"disk":     {"free": lineprotocol.Int, "used": lineprotocol.Int, "used_percent": lineprotocol.Float},
-	"procstat": {"cpu_usage": lineprotocol.Float, "memory_rss": lineprotocol.Int},
+// wantFields is the fields and kinds of each measurement, per field set.
+var wantFields = map[fieldSet]map[string]map[string]lineprotocol.ValueKind{
+	lightFields: {
+		"cpu":      {"processes": lineprotocol.Int, "usage_system": lineprotocol.Float, "usage_user": lineprotocol.Float},
+		"mem":      {"available": lineprotocol.Int, "used": lineprotocol.Int, "used_percent": lineprotocol.Float},
+		"disk":     {"free": lineprotocol.Int, "used": lineprotocol.Int, "used_percent": lineprotocol.Float},
+		"procstat": {"cpu_usage": lineprotocol.Float, "memory_rss": lineprotocol.Int},
+	},
+	// what plugins/system writes: see its cpu.go, memory.go and disk.go
+	systemFields: {
+		"cpu": {"usage_user": lineprotocol.Float, "usage_system": lineprotocol.Float, "usage_idle": lineprotocol.Float,
+			"usage_iowait": lineprotocol.Float, "usage_irq": lineprotocol.Float, "usage_softirq": lineprotocol.Float,
+			"usage_steal": lineprotocol.Float, "usage_nice": lineprotocol.Float, "usage_guest": lineprotocol.Float,
+			"usage_guest_nice": lineprotocol.Float, "usage_active": lineprotocol.Float},
+		"mem": {"total": lineprotocol.Int, "available": lineprotocol.Int, "used": lineprotocol.Int, "free": lineprotocol.Int,
+			"buffers": lineprotocol.Int, "cached": lineprotocol.Int, "used_percent": lineprotocol.Float,
+			"available_percent": lineprotocol.Float},
+		"disk": {"total": lineprotocol.Int, "free": lineprotocol.Int, "used": lineprotocol.Int, "used_percent": lineprotocol.Float,
+			"inodes_total": lineprotocol.Int, "inodes_free": lineprotocol.Int, "inodes_used": lineprotocol.Int},
+	},
 }
 
 func TestBenchBodies(t *testing.T) {
+	for _, fields := range []fieldSet{systemFields, lightFields} {
+		t.Run(string(fields), func(t *testing.T) { testBenchBodies(t, fields) })
+	}
+}
+
+func testBenchBodies(t *testing.T, fields fieldSet) {
 	const agents, size = 3, 490 // 35 intervals of 14 series
 	start := time.Unix(1_700_000_000, 0)
-	f := newFleet(agents, benchShape, start, time.Second)
+	f := newFleet(agents, benchShape(fields), start, time.Second)
 	specs := benchSpecs(agents, size, 7*size)
 	pool, err := f.generate(context.Background(), specs)
 	if err != nil {
@@ -116,7 +136,7 @@ func TestBenchBodies(t *testing.T) {
 		node := f.agents[b.agent].node
 		for _, p := range pts {
 			measurements[p.measurement]++
-			if diff := cmp.Diff(wantFields[p.measurement], p.fields); diff != "" {
+			if diff := cmp.Diff(wantFields[fields][p.measurement], p.fields); diff != "" {
 				t.Fatalf("body %d, %s: fields (-want +got):\n%s", i, p.key(), diff)
 			}
 			if !slices.IsSortedFunc(p.tags, func(a, b tag) int { return strings.Compare(a.key, b.key) }) {
@@ -208,7 +228,7 @@ func TestBenchStart(t *testing.T) {
 	const agents, size = 4, 300
 	const points = 50 * size
 	start := benchStart(now, agents, 14, size, points, time.Second)
-	f := newFleet(agents, benchShape, start, time.Second)
+	f := newFleet(agents, benchShape(systemFields), start, time.Second)
 	pool, err := f.generate(context.Background(), benchSpecs(agents, size, points))
 	if err != nil {
 		t.Fatal(err)

@@ -56,7 +56,7 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func testPool(t *testing.T, agents, bodies, size int) []batch {
 	t.Helper()
-	f := newFleet(agents, benchShape, time.Unix(1_700_000_000, 0), time.Second)
+	f := newFleet(agents, benchShape(systemFields), time.Unix(1_700_000_000, 0), time.Second)
 	pool, err := f.generate(context.Background(), benchSpecs(agents, size, int64(bodies*size)))
 	if err != nil {
 		t.Fatal(err)

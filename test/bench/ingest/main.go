@@ -31,6 +31,7 @@ type options struct {
 	duration    time.Duration
 	connections int
 	batch       int
+	points      string // a fieldSet
 	agents      int
 	modes       []string
 	soak        bool
@@ -69,6 +70,7 @@ Options:
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "length of each phase (default 2m with --soak)")
 	fs.IntVar(&o.connections, "connections", 4, "concurrent connections of the load")
 	fs.IntVar(&o.batch, "batch", 5000, "points per request body")
+	fs.StringVar(&o.points, "points", string(systemFields), "fields of each point: system (those plugins/system writes, 7-11 a point) or light (3 a point)")
 	fs.IntVar(&o.agents, "agents", 50, "simulated agents, each its own node, token and series (default 1000 with --soak)")
 	fs.StringSliceVar(&o.modes, "modes", allModes, "phases to run, in this order: "+strings.Join(allModes, ","))
 	fs.BoolVar(&o.soak, "soak", false, "run the soak instead of the throughput phases")
@@ -104,6 +106,10 @@ Options:
 		return o, fmt.Errorf("--agents must be between 1 and 10000, not %d", o.agents)
 	case o.soak && (o.interval < 100*time.Millisecond || o.interval > o.duration):
 		return o, fmt.Errorf("--interval must be between 100ms and --duration, not %s", o.interval)
+	case !slices.Contains(fieldSets, o.points):
+		return o, fmt.Errorf("--points must be %s, not %q", strings.Join(fieldSets, " or "), o.points)
+	case o.soak && fs.Changed("points"):
+		return o, errors.New("--points does not apply to --soak (its points are light)")
 	case o.poolRate < 1000:
 		return o, fmt.Errorf("--pool-rate must be at least 1000, not %d", o.poolRate)
 	case o.landTimeout < time.Second:
@@ -236,10 +242,11 @@ func (b *bench) phases(ctx context.Context) (*benchReport, error) {
 	o := b.o
 	points := poolSize(o.poolRate, o.duration, o.batch, o.agents, o.connections)
 	step := time.Second
-	series := len(newFleet(1, benchShape, time.Time{}, step).agents[0].series)
-	b.fleet = newFleet(o.agents, benchShape, benchStart(time.Now(), o.agents, series, o.batch, points, step), step)
+	sh := benchShape(fieldSet(o.points))
+	series := len(newFleet(1, sh, time.Time{}, step).agents[0].series)
+	b.fleet = newFleet(o.agents, sh, benchStart(time.Now(), o.agents, series, o.batch, points, step), step)
 	r := &benchReport{Settings: settings{
-		Duration: o.duration.String(), Connections: o.connections, Batch: o.batch, Agents: o.agents,
+		Duration: o.duration.String(), Connections: o.connections, Batch: o.batch, Points: o.points, Agents: o.agents,
 		Series: o.agents * series, Modes: o.modes, CPUs: runtime.NumCPU(),
 	}}
 	fmt.Fprintf(b.log, "generating %d bodies of %d points\n", (points+int64(o.batch)-1)/int64(o.batch), o.batch)

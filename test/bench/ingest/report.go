@@ -31,6 +31,7 @@ type settings struct {
 	Duration    string   `json:"duration_per_phase"`
 	Connections int      `json:"connections"`
 	Batch       int      `json:"batch_points"`
+	Points      string   `json:"points"` // the field set: system or light
 	Agents      int      `json:"agents"`
 	Series      int      `json:"series"`
 	Modes       []string `json:"modes"`
@@ -106,8 +107,8 @@ func (r *benchReport) checkTargets() {
 
 func (r *benchReport) writeText(w io.Writer) {
 	s := r.Settings
-	fmt.Fprintf(w, "ingest: %d agents (%d series), %d-point gzip batches, %d connections, %s per phase, %d CPUs\n",
-		s.Agents, s.Series, s.Batch, s.Connections, s.Duration, s.CPUs)
+	fmt.Fprintf(w, "ingest: %d agents (%d series), %d-point gzip batches of %s points, %d connections, %s per phase, %d CPUs\n",
+		s.Agents, s.Series, s.Batch, s.Points, s.Connections, s.Duration, s.CPUs)
 	g := r.Generation
 	fmt.Fprintf(w, "pool: %d bodies, %s points, %.0f MiB of line protocol, %.0f MiB gzipped, generated in %.1fs before the clock\n\n",
 		g.Bodies, thousands(float64(g.Points)), g.RawMiB, g.GzipMiB, g.Seconds)
