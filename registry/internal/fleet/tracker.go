@@ -161,10 +161,15 @@ func (t *Tracker) observeLatest(node string, p *metrics.Point) {
 			fields: make([]latest, 0, len(p.Fields))}
 		t.series[key] = s
 	}
-	for _, f := range p.Fields {
-		j := 0
-		for j < len(s.fields) && s.fields[j].field != f.Key {
-			j++
+	for i, f := range p.Fields {
+		// A series' points mostly carry their fields in the same order:
+		// look where the last point had it first, then everywhere.
+		j := i
+		if j >= len(s.fields) || s.fields[j].field != f.Key {
+			j = 0
+			for j < len(s.fields) && s.fields[j].field != f.Key {
+				j++
+			}
 		}
 		if j == len(s.fields) {
 			s.fields = append(s.fields, latest{field: t.intern(f.Key), time: math.MinInt64})

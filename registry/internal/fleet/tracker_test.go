@@ -118,6 +118,33 @@ func TestTrackerLatest(t *testing.T) {
 	}
 }
 
+// TestTrackerFieldsInAnyOrder: a series' fields are found whatever their
+// order in a point, and a field new to the series is added.
+func TestTrackerFieldsInAnyOrder(t *testing.T) {
+	rec := &recorder{}
+	tr := New(rec)
+	s := tags("node", "web-1")
+	tr.Observe([]metrics.Point{
+		pt("m", 1, s, fl("a", 1), fl("b", 1), fl("c", 1)),
+		pt("m", 2, s, fl("c", 2), fl("b", 2), fl("a", 2)),
+		pt("m", 3, s, fl("d", 3), fl("a", 3)),
+		pt("m", 4, s, fl("b", 4)),
+		pt("m", 0, s, fl("c", 9), fl("d", 9)), // older than both
+	})
+	if err := tr.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]store.LatestValue{{
+		{Node: "web-1", Measurement: "m", Field: "a", Value: 3.0, Time: at(3)},
+		{Node: "web-1", Measurement: "m", Field: "b", Value: 4.0, Time: at(4)},
+		{Node: "web-1", Measurement: "m", Field: "c", Value: 2.0, Time: at(2)},
+		{Node: "web-1", Measurement: "m", Field: "d", Value: 3.0, Time: at(3)},
+	}}
+	if diff := cmp.Diff(want, rec.latest); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
 func TestTrackerPromiseResults(t *testing.T) {
 	rec := &recorder{}
 	tr := New(rec)
