@@ -54,6 +54,10 @@ type tally struct {
 	// pushedBack counts 429 and 503 answers retried after their
 	// Retry-After, as agents do: a server's back-pressure, not a failure.
 	pushedBack int64
+	// heldBack counts bodies answered 429 or 503 whose retry would start
+	// after the phase: an agent keeps such a batch in its spool for later,
+	// and sends nothing new meanwhile, so the connection stops there.
+	heldBack int64
 }
 
 func newTally() *tally { return &tally{errors: map[string]int{}} }
@@ -63,6 +67,7 @@ func (t *tally) merge(o *tally) {
 	t.bodies += o.bodies
 	t.acked += o.acked
 	t.pushedBack += o.pushedBack
+	t.heldBack += o.heldBack
 	t.latencies = append(t.latencies, o.latencies...)
 	for k, v := range o.errors {
 		t.errors[k] += v
@@ -79,16 +84,25 @@ func (t *tally) fail(kind, msg string) {
 	}
 }
 
+// outcome is what became of one body.
+type outcome int
+
+const (
+	acked    outcome = iota
+	failed           // an error, counted; the next body may follow
+	heldBack         // pushed back past the phase's end: send nothing more
+)
+
 // send posts b until it is acknowledged, retrying after 429 and 503 as an
-// agent does (after Retry-After, 1 s without one) while the retry can start before
-// giveUp. It reports whether b was acknowledged.
-func send(ctx context.Context, c *http.Client, ep endpoint, b *batch, id string, giveUp time.Time, t *tally) bool {
+// agent does (after Retry-After, 1 s without one) while the retry can start
+// before giveUp.
+func send(ctx context.Context, c *http.Client, ep endpoint, b *batch, id string, giveUp time.Time, t *tally) outcome {
 	for {
 		status, msg, retry, err := post(ctx, c, ep, b, id, t)
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
-				return false
+				return failed
 			}
 			kind := "transport"
 			var ne net.Error
@@ -96,27 +110,27 @@ func send(ctx context.Context, c *http.Client, ep endpoint, b *batch, id string,
 				kind = "timeout"
 			}
 			t.fail(kind, err.Error())
-			return false
+			return failed
 		case status/100 == 2:
 			t.bodies++
 			t.acked += int64(b.points)
-			return true
+			return acked
 		}
 		if status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable {
 			t.fail(strconv.Itoa(status), msg)
-			return false
+			return failed
 		}
 		if retry < 0 {
 			retry = time.Second
 		}
 		if time.Now().Add(retry).After(giveUp) {
-			t.fail(strconv.Itoa(status), msg)
-			return false
+			t.heldBack++
+			return heldBack
 		}
 		t.pushedBack++
 		select {
 		case <-ctx.Done():
-			return false
+			return failed
 		case <-time.After(retry):
 		}
 	}
@@ -184,7 +198,9 @@ func runLoad(ctx context.Context, c *http.Client, ep endpoint, pool []batch, con
 					ranOut.Store(true)
 					return
 				}
-				send(ctx, c, ep, &pool[i], fmt.Sprintf("%s-%d", ep.batchID, i), until, t)
+				if send(ctx, c, ep, &pool[i], fmt.Sprintf("%s-%d", ep.batchID, i), until, t) == heldBack {
+					return
+				}
 			}
 		})
 	}
@@ -222,7 +238,9 @@ func soakLoad(ctx context.Context, ep endpoint, bodies [][]batch, interval, jitt
 					return
 				case <-time.After(time.Until(due)):
 				}
-				send(ctx, c, ep, &bodies[a][i], fmt.Sprintf("%s-%d-%d", ep.batchID, a, i), until, t)
+				if send(ctx, c, ep, &bodies[a][i], fmt.Sprintf("%s-%d-%d", ep.batchID, a, i), until, t) == heldBack {
+					return
+				}
 				due = due.Add(interval + time.Duration(rng.Int64N(2*int64(jitter)+1)) - jitter)
 			}
 		})

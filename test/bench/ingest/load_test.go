@@ -130,6 +130,28 @@ func TestRunLoadRetriesOverload(t *testing.T) {
 	}
 }
 
+// TestRunLoadHoldsBackAtTheEnd: a 503 whose Retry-After falls after the
+// phase is not an error: the body is held back, as an agent keeps it in its
+// spool, and its connection sends nothing more.
+func TestRunLoadHoldsBackAtTheEnd(t *testing.T) {
+	rec := &recorder{tokens: map[string]int{}, answer: func(n int) (int, string) {
+		if n == 0 {
+			return http.StatusNoContent, ""
+		}
+		return http.StatusServiceUnavailable, "3600"
+	}}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	pool := testPool(t, 1, 10, 20)
+	r := runLoad(context.Background(), newClient(1), endpoint{url: srv.URL, batchID: "t"}, pool, 1, time.Now().Add(time.Hour))
+	if r.heldBack != 1 || r.pushedBack != 0 || len(r.errors) != 0 {
+		t.Errorf("held back %d, pushed back %d, errors %v; want 1, 0, none", r.heldBack, r.pushedBack, r.errors)
+	}
+	if r.requests != 2 || r.acked != 20 {
+		t.Errorf("%d requests, %d points acked; want 2 (the connection stops at the 503), 20", r.requests, r.acked)
+	}
+}
+
 // TestRunLoadStopsAtDeadline checks that no request starts after the
 // deadline.
 func TestRunLoadStopsAtDeadline(t *testing.T) {

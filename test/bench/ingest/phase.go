@@ -54,8 +54,11 @@ type phaseReport struct {
 	// "transport"; FirstError is the first one's answer.
 	Errors     map[string]int `json:"errors"`
 	FirstError string         `json:"first_error,omitempty"`
-	// PushedBack counts 429/503 answers retried after Retry-After.
+	// PushedBack counts 429/503 answers retried after Retry-After;
+	// HeldBack the bodies pushed back past the phase's end (an agent
+	// keeps them in its spool), after which their connection stopped.
 	PushedBack int64 `json:"pushed_back"`
+	HeldBack   int64 `json:"held_back"`
 }
 
 // landed is, for forward, what reached InfluxDB.
@@ -147,7 +150,7 @@ func (b *bench) runPhase(ctx context.Context, mode string) (*phaseReport, error)
 		Mode: mode, Seconds: lr.end.Sub(lr.start).Seconds(), Requests: lr.requests,
 		Bodies: lr.bodies, AckedPoints: lr.acked, PoolRanOut: lr.ranOut,
 		GeneratorCore: selfCores(before, after), Latency: summarize(lr.latencies),
-		Errors: lr.errors, FirstError: lr.firstError, PushedBack: lr.pushedBack,
+		Errors: lr.errors, FirstError: lr.firstError, PushedBack: lr.pushedBack, HeldBack: lr.heldBack,
 	}
 	rep.AckedRate = float64(lr.acked) / rep.Seconds
 	if ctx.Err() != nil {

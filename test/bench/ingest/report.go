@@ -146,6 +146,9 @@ func (r *benchReport) writeText(w io.Writer) {
 		if p.FirstError != "" {
 			fmt.Fprintf(w, "          first error: %s\n", p.FirstError)
 		}
+		if p.HeldBack > 0 {
+			fmt.Fprintf(w, "          held back: %d bodies answered 429/503 too late in the phase to retry (an agent keeps them in its spool)\n", p.HeldBack)
+		}
 		if p.PushedBack > 0 {
 			fmt.Fprintf(w, "          pushed back: %d requests answered 429/503 and retried after Retry-After, as agents do\n", p.PushedBack)
 		}

@@ -26,6 +26,7 @@ type soakReport struct {
 	Errors      map[string]int `json:"errors"`
 	FirstError  string         `json:"first_error,omitempty"`
 	PushedBack  int64          `json:"pushed_back"`
+	HeldBack    int64          `json:"held_back"` // pushed back past the soak's end: kept by the agents
 	Latency     latency        `json:"latency"`
 	CPUCores    float64        `json:"registry_cpu_cores"`
 	Generator   float64        `json:"generator_cpu_cores"`
@@ -87,7 +88,7 @@ func (b *bench) runSoak(ctx context.Context) (*soakReport, error) {
 	}
 	r := &soakReport{
 		Agents: len(perAgent), Interval: b.o.interval.String(), Seconds: lr.end.Sub(lr.start).Seconds(),
-		Requests: lr.requests, AckedPoints: lr.acked, Errors: lr.errors, FirstError: lr.firstError, PushedBack: lr.pushedBack,
+		Requests: lr.requests, AckedPoints: lr.acked, Errors: lr.errors, FirstError: lr.firstError, PushedBack: lr.pushedBack, HeldBack: lr.heldBack,
 		Latency: summarize(lr.latencies), CPUCores: cores(before, after)[0], Generator: selfCores(before, after),
 		RSS: soakMemory(samples, 10*time.Second),
 	}
@@ -158,6 +159,9 @@ func (r *soakReport) writeText(w io.Writer) {
 		r.Requests, thousands(float64(r.AckedPoints)), thousands(r.AckedRate), errorText(r.Errors))
 	if r.FirstError != "" {
 		fmt.Fprintf(w, "  first error: %s\n", r.FirstError)
+	}
+	if r.HeldBack > 0 {
+		fmt.Fprintf(w, "  held back: %d bodies answered 429/503 too late to retry before the end\n", r.HeldBack)
 	}
 	if r.PushedBack > 0 {
 		fmt.Fprintf(w, "  pushed back: %d requests answered 429/503 and retried after Retry-After\n", r.PushedBack)
