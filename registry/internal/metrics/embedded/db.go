@@ -265,6 +265,14 @@ func (d *db) flush(ctx context.Context, fb flushBatch) (err error) {
 	return tx.Commit()
 }
 
+// releaseMemory frees the writer's page cache (see flushOnce).
+func (d *db) releaseMemory(ctx context.Context) error {
+	if _, err := d.w.ExecContext(ctx, `PRAGMA shrink_memory`); err != nil {
+		return fmt.Errorf("shrinking the writer's cache: %w", err)
+	}
+	return nil
+}
+
 // storedChunk is a chunk read back for a query.
 type storedChunk struct {
 	seq  uint64

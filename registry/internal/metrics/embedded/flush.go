@@ -148,6 +148,14 @@ func (st *Store) flushOnce(ctx context.Context, all bool) error {
 			break
 		}
 	}
+	// The pages a flush wrote stay in SQLite's page cache, which bounds
+	// them by a count of pages shared by every connection of the process:
+	// beside the catalog's 4 KiB pages, the writer's 64 KiB ones took that
+	// whole budget, megabytes more every second of ingest. Nothing reads
+	// them back soon (queries use the readers), so they are let go.
+	if err := st.db.releaseMemory(ctx); err != nil {
+		st.log.Debug("releasing SQLite's cache after a flush", "error", err)
+	}
 	if through > st.checkpoint {
 		st.checkpoint = through
 		return st.wal.removeThrough(through)
