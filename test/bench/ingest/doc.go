@@ -9,7 +9,9 @@
 //	go run ./test/bench/ingest --soak --duration 2m
 //
 // Simulated agents each have their own node name, agent token and series
-// (cpu, mem, disk; procstat in the soak), and run an approved release of
+// (cpu, mem, disk; procstat in the soak), with the fields plugins/system
+// writes (--points system, the default) or 3 a point (--points light, the
+// bench's points before 2026-12; the soak's), and run an approved release of
 // the first-party plugin system, as a real fleet does: before the clock
 // starts, each registry is given that release the real way (the vigil
 // and vigil-registry command lines of scripts/run.sh: publisher token,
@@ -20,7 +22,8 @@
 // release packaged once per run, then published into each phase's fresh
 // registry.
 //
-// Every request body is generated and gzipped before the clock starts, so
+// Every request body is generated and gzipped (with the agent's
+// compressor, klauspost's level-1 gzip) before the clock starts, so
 // the generator's own CPU is small (and reported). Each phase gets a
 // fresh data directory and a fresh influxd, stops by itself, and every
 // child process is killed when the command exits, even on an error or ^C
