@@ -119,6 +119,38 @@ func TestSpooledRetriesKeepTheID(t *testing.T) {
 	}
 }
 
+// TestSpooledDoneWaitsForTheStats: the appender may find a batch settled
+// (acknowledged in the spool by its sender) before the sender has counted
+// it; Flush must not return in between, or its caller reads stats that do
+// not have the batch yet (TestSpooledDelivers saw Sent 30 of 34 under load).
+func TestSpooledDoneWaitsForTheStats(t *testing.T) {
+	w := newWorker(nil, "registry", nil, hclog.NewNullLogger(), retryPolicy{})
+	w.mu.Lock()
+	w.acking = 1 // the sender of batch 4, between its ack and its stats
+	w.mu.Unlock()
+	w.appended(&batch{seq: 4, points: 4}, 0, 0, nil, 4)
+	if got := w.doneSeq; got != 0 {
+		t.Fatalf("doneSeq = %d while batch 4's outcome is being recorded, want 0", got)
+	}
+	w.mu.Lock()
+	w.acking-- // the sender, done
+	w.markDoneLocked(4)
+	w.mu.Unlock()
+	if got := w.doneSeq; got != 4 {
+		t.Errorf("doneSeq = %d once recorded, want 4", got)
+	}
+	// What was held back is not forgotten when the sender's own seq is lower.
+	w.mu.Lock()
+	w.acking = 1
+	w.markDoneLocked(9)
+	w.acking--
+	w.markDoneLocked(5)
+	w.mu.Unlock()
+	if got := w.doneSeq; got != 9 {
+		t.Errorf("doneSeq = %d, want 9 (held while a batch was being recorded)", got)
+	}
+}
+
 // TestSpooledRestart: batches a down registry did not take survive a
 // restart and arrive first, with the ids they were given when cut.
 func TestSpooledRestart(t *testing.T) {
@@ -142,11 +174,21 @@ func TestSpooledRestart(t *testing.T) {
 		}
 	}
 
-	up := newFakeRegistry(t, nil)
+	// The registry holds its first answer until the stats at start are
+	// read: the second run starts delivering at once.
+	started := make(chan struct{})
+	up := newFakeRegistry(t, func(n int, _ regRequest) (int, http.Header, string) {
+		if n == 1 {
+			<-started
+		}
+		return http.StatusNoContent, nil, ""
+	})
 	p2 := New(Config{Node: "n1", BatchSize: 10, FlushInterval: time.Hour}, nil,
 		spooled(t, newRegistry(t, up.URL, nil), SpoolConfig{Dir: dir}))
 	defer p2.Close(context.Background())
-	if q := p2.Stats()["registry"].Queued; q != 30 {
+	q := p2.Stats()["registry"].Queued
+	close(started)
+	if q != 30 {
 		t.Errorf("Queued at start = %d, want the 30 points left in the spool", q)
 	}
 	writeBatches(t, p2, 1, 10)

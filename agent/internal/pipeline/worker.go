@@ -58,6 +58,11 @@ type worker struct {
 	failing  bool  // losing points: logged once per streak
 	retrying bool  // a spooled output failing (and keeping its batches)
 	lost     int64 // points lost since the output started failing
+	// acking counts finishSpooled calls between their spool ack and their
+	// stats; while one is, what the appender finds settled waits in
+	// heldDone, so that Flush never returns before the stats say so.
+	acking   int
+	heldDone uint64
 }
 
 type retryPolicy struct {
@@ -241,6 +246,9 @@ func (w *worker) finishSpooled(b *batch, err error) {
 			w.log.Warn("output refused a batch: quarantined", "error", err, "batch", b.id, "points", b.points, "path", w.quar.dir)
 		}
 	}
+	w.mu.Lock()
+	w.acking++
+	w.mu.Unlock()
 	live := false
 	if !errors.Is(err, errGone) {
 		var ackErr error
@@ -275,6 +283,7 @@ func (w *worker) finishSpooled(b *batch, err error) {
 		w.stats.Quarantined += points
 		w.lostLocked(b.seq, points, fmt.Errorf("quarantined: %w", err))
 	}
+	w.acking--
 	w.markDoneLocked(max(b.seq, settled))
 }
 
@@ -294,6 +303,8 @@ func (w *worker) appended(b *batch, droppedRecords, droppedPoints int64, err err
 		w.stats.Dropped += int64(b.points)
 		w.lostLocked(b.seq, int64(b.points), err)
 	}
+	// settled may count a batch whose sender has acknowledged it in the
+	// spool and not yet counted it: it is marked done once that is done.
 	w.markDoneLocked(settled)
 }
 
@@ -305,8 +316,15 @@ func (w *worker) recoveredLocked() {
 	}
 }
 
-// markDoneLocked tells Flush waiters that every batch up to seq is done.
+// markDoneLocked tells Flush waiters that every batch up to seq is done
+// (later, while a spooled batch's outcome is being recorded: see acking).
 func (w *worker) markDoneLocked(seq uint64) {
+	if w.acking > 0 {
+		w.heldDone = max(w.heldDone, seq)
+		return
+	}
+	seq = max(seq, w.heldDone)
+	w.heldDone = 0
 	if seq <= w.doneSeq {
 		return
 	}
