@@ -39,13 +39,19 @@ export VIGIL_REGISTRY_URL=$URL VIGIL_REGISTRY_TOKEN=$ADMIN
 detach=
 command -v setsid >/dev/null 2>&1 && detach=setsid
 registry_pid= agent_pid=
+# stop [code] stops both and exits with code (by default the status the
+# script was exiting with): after a signal the script must not carry on.
 stop() {
+	local code=${1:-$?}
 	trap - INT TERM EXIT
 	say "stopping"
 	if [ -n "$agent_pid" ]; then kill -TERM "$agent_pid" 2>/dev/null || true; wait "$agent_pid" 2>/dev/null || true; fi
 	if [ -n "$registry_pid" ]; then kill -TERM "$registry_pid" 2>/dev/null || true; wait "$registry_pid" 2>/dev/null || true; fi
+	exit "$code"
 }
-trap stop INT TERM EXIT
+trap 'stop 130' INT
+trap 'stop 143' TERM
+trap stop EXIT
 
 say "starting the registry on $URL (data: $RUN/registry, log: $RUN/registry.log)"
 VIGIL_REGISTRY_ADMIN_TOKEN=$ADMIN $detach "$BIN/vigil-registry" serve --listen "$LISTEN" --data "$RUN/registry" >>"$RUN/registry.log" 2>&1 &
