@@ -134,7 +134,7 @@ func (a *approvals) state(ctx context.Context, plugin, version string) (store.St
 	if len(a.states) >= maxCached {
 		clear(a.states)
 	}
-	a.states[pluginVersion{strings.Clone(plugin), strings.Clone(version)}] = c // see inventory
+	a.states[pluginVersion{strings.Clone(plugin), version}] = c // plugin: see inventory; version is the catalog's
 	a.mu.Unlock()
 	return c.state, nil
 }

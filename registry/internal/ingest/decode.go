@@ -401,6 +401,9 @@ func uniqueFields(fs []metrics.Field) []metrics.Field {
 		}
 		return out
 	}
+	if !hasDuplicateField(fs) {
+		return fs // nearly always: nothing to move
+	}
 	out := fs[:0]
 	for i := range fs {
 		dup := false

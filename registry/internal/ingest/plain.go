@@ -182,12 +182,11 @@ func (p *plainState) line(ctx context.Context, i int) (int, bool, error) {
 		}
 	}
 	pt.Tags = d.tags[tag0:len(d.tags):len(d.tags)]
-	pt.Fields = d.fields[field0:len(d.fields):len(d.fields)]
-	if dup := hasDuplicateField(pt.Fields); dup || len(pt.Fields) > maxUnsortedFields {
-		// Many fields are sorted as decodeV2 sorts them (uniqueFields).
-		if dup || len(uniqueFields(pt.Fields)) != len(pt.Fields) {
-			return 0, false, nil // a duplicate field: decodeV2 keeps the last
-		}
+	// uniqueFields sorts many fields, as decodeV2 does, and leaves a few
+	// in place unless two share a key.
+	pt.Fields = uniqueFields(d.fields[field0:len(d.fields):len(d.fields)])
+	if len(pt.Fields) != len(d.fields)-field0 {
+		return 0, false, nil // a duplicate field: decodeV2 keeps the last
 	}
 	d.points = append(d.points, pt)
 	d.lines++
@@ -258,13 +257,9 @@ func (p *plainState) judge(ctx context.Context, node, plugin string) (verdict, e
 	return v, nil
 }
 
-// hasDuplicateField reports whether two of fs have the same key, for at
-// most maxUnsortedFields fields (false past that: uniqueFields sorts them).
-// It only reads, unlike uniqueFields, which rewrites fs in place.
+// hasDuplicateField reports whether two of fs (at most maxUnsortedFields
+// of them: it compares every pair) have the same key, reading only.
 func hasDuplicateField(fs []metrics.Field) bool {
-	if len(fs) > maxUnsortedFields {
-		return false
-	}
 	for i := 1; i < len(fs); i++ {
 		for j := range i {
 			if fs[i].Key == fs[j].Key {

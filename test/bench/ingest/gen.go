@@ -61,7 +61,7 @@ type fieldSet string
 const (
 	// systemFields are the fields plugins/system writes (cpu.go's
 	// cpuFields, memory.go's memFields, disk.go's diskFields): 11, 8 and
-	// 7 a point, ~390 bytes a line. It is what an agent running the
+	// 7 a point, ~330 bytes a line. It is what an agent running the
 	// system plugin sends, and the default.
 	systemFields fieldSet = "system"
 	// lightFields are 3 fields a point (~140 bytes a line), the bench's
